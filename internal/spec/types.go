@@ -18,9 +18,17 @@ type Spec struct {
 	Workflows   []Workflow   `yaml:"workflows" json:"workflows"`
 	LaunchPlans []LaunchPlan `yaml:"launchplans" json:"launchplans"`
 
+	// Extensions holds top-level keys starting with "x-", the place for
+	// YAML anchors shared by several entities (as in docker-compose).
+	// Parse rejects any other unknown key.
+	Extensions map[string]any `yaml:",inline" json:"-"`
+
 	// Lines maps a field path ("tasks[0].resources.limits.cpu") to the
 	// line it was written on. Filled by Parse.
 	Lines LineMap `yaml:"-" json:"-"`
+	// Via maps a field path to the line of the alias that brought its value
+	// in, for values written under an anchor elsewhere.
+	Via LineMap `yaml:"-" json:"-"`
 	// File is the path the spec was read from.
 	File string `yaml:"-" json:"-"`
 }

@@ -1,0 +1,224 @@
+package registrar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/runway-ci/runway/internal/store"
+)
+
+// ErrConflict means an identity already exists with a different digest.
+// Registered entities are immutable: nothing is ever overwritten.
+var ErrConflict = errors.New("entity already registered with different content")
+
+// ConflictError says which identity conflicts, with both digests and the
+// fields that differ.
+type ConflictError struct {
+	ID       ID
+	Existing v1.Hash
+	New      v1.Hash
+	Fields   []string // "path: old -> new"
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s %s is already registered with digest %s; this registration has digest %s. Registered versions are immutable: commit the change to get a new version.\n  differing fields (registered -> new):\n    %s",
+		e.ID.Kind, e.ID, e.Existing, e.New, strings.Join(e.Fields, "\n    "))
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Status of one entity after a registration.
+type Status string
+
+// Registration statuses.
+const (
+	StatusCreated   Status = "created"
+	StatusUnchanged Status = "unchanged"
+	StatusFailed    Status = "failed"
+	StatusSkipped   Status = "not written" // an earlier kind failed
+	StatusPlanned   Status = "would create"
+)
+
+// Result is the outcome for one entity.
+type Result struct {
+	ID     ID      `json:"id"`
+	Digest v1.Hash `json:"digest"`
+	Status Status  `json:"status"`
+	Error  string  `json:"error,omitempty"`
+}
+
+// Registrar writes entities into a store.
+type Registrar struct {
+	Store store.Store
+	// Parallelism bounds concurrent writes (default 8).
+	Parallelism int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+	// DryRun checks what would be written without writing.
+	DryRun bool
+}
+
+// RegisterError reports a registration that did not write everything: which
+// entities were written, which failed and which were not attempted.
+type RegisterError struct {
+	Results []Result
+	Errs    []error
+}
+
+func (e *RegisterError) Error() string {
+	var written, failed, skipped []string
+	for _, r := range e.Results {
+		switch r.Status {
+		case StatusCreated, StatusUnchanged:
+			written = append(written, fmt.Sprintf("%s/%s", r.ID.Kind, r.ID.Name))
+		case StatusFailed:
+			failed = append(failed, fmt.Sprintf("%s/%s", r.ID.Kind, r.ID.Name))
+		case StatusSkipped:
+			skipped = append(skipped, fmt.Sprintf("%s/%s", r.ID.Kind, r.ID.Name))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "registration incomplete: %d written, %d failed, %d not attempted", len(written), len(failed), len(skipped))
+	if len(written) > 0 {
+		fmt.Fprintf(&b, "\n  written (stored, safe to keep): %s", strings.Join(written, ", "))
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(&b, "\n  failed: %s", strings.Join(failed, ", "))
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(&b, "\n  not attempted: %s", strings.Join(skipped, ", "))
+	}
+	for _, err := range e.Errs {
+		fmt.Fprintf(&b, "\n  %v", err)
+	}
+	b.WriteString("\nrunning the same registration again completes it")
+	return b.String()
+}
+
+// Unwrap exposes the individual errors (errors.Is(err, ErrConflict) works).
+func (e *RegisterError) Unwrap() []error { return e.Errs }
+
+// Register writes ents into domain. Kinds are written in order (tasks,
+// then workflows, then launch plans) so that a failure never leaves a
+// workflow whose tasks are missing; within a kind, writes run in parallel.
+// An identity that exists with the same digest is a no-op; with another
+// digest it is a ConflictError. On any failure the returned *RegisterError
+// lists exactly what was written.
+func (r *Registrar) Register(ctx context.Context, domain string, ents []*Entity) ([]Result, error) {
+	par := r.Parallelism
+	if par <= 0 {
+		par = 8
+	}
+	if par > 4*runtime.NumCPU()+8 {
+		par = 4*runtime.NumCPU() + 8
+	}
+	results := make([]Result, len(ents))
+	for i, e := range ents {
+		results[i] = Result{ID: e.ID(domain), Status: StatusSkipped}
+	}
+	var errs []error
+	var mu sync.Mutex
+	for _, k := range Kinds {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(par)
+		for i, e := range ents {
+			if e.Kind != k {
+				continue
+			}
+			g.Go(func() error {
+				res, err := r.registerOne(gctx, domain, e)
+				mu.Lock()
+				defer mu.Unlock()
+				results[i] = res
+				if err != nil {
+					results[i].Status = StatusFailed
+					results[i].Error = err.Error()
+					errs = append(errs, err)
+				}
+				return nil // keep going within the kind: report every conflict
+			})
+		}
+		_ = g.Wait()
+		if len(errs) > 0 {
+			return results, &RegisterError{Results: results, Errs: errs}
+		}
+		if err := ctx.Err(); err != nil {
+			return results, &RegisterError{Results: results, Errs: []error{err}}
+		}
+	}
+	return results, nil
+}
+
+func (r *Registrar) registerOne(ctx context.Context, domain string, e *Entity) (Result, error) {
+	id := e.ID(domain)
+	raw, err := e.Canonical()
+	if err != nil {
+		return Result{ID: id}, fmt.Errorf("rendering %s %s: %w", id.Kind, id, err)
+	}
+	d := store.Digest(raw)
+	res := Result{ID: id, Digest: d}
+	unlock, err := r.Store.Lock(ctx, "entity:"+id.String())
+	if err != nil {
+		return res, fmt.Errorf("locking %s: %w", id, err)
+	}
+	defer unlock()
+
+	existing, err := Get(ctx, r.Store, id)
+	switch {
+	case err == nil:
+		if existing.Digest == d {
+			res.Status = StatusUnchanged
+			return res, nil
+		}
+		return res, &ConflictError{ID: id, Existing: existing.Digest, New: d, Fields: Diff(existing.Entity, e)}
+	case !errors.Is(err, store.ErrNotFound):
+		return res, fmt.Errorf("checking whether %s exists: %w", id, err)
+	}
+	if r.DryRun {
+		res.Status = StatusPlanned
+		return res, nil
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	_, err = store.PutArtifact(ctx, r.Store, id.Repo(), id.Version, store.Artifact{
+		ArtifactType: MediaTypeEntity,
+		Layers:       []store.Blob{{MediaType: MediaTypeEntity, Data: raw}},
+		Annotations: map[string]string{
+			AnnotationCreated:        now().UTC().Format(time.RFC3339Nano),
+			"io.runway.kind":         string(e.Kind),
+			"io.runway.name":         e.Name,
+			"io.runway.version":      e.Version,
+			"io.runway.entityDigest": d.String(),
+		},
+	})
+	if err != nil {
+		return res, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err)
+	}
+	// The registry has no compare-and-swap: read back to be sure the tag
+	// holds our content (another process may have raced us).
+	got, err := Get(ctx, r.Store, id)
+	if err != nil {
+		return res, fmt.Errorf("reading back %s: %w", id, err)
+	}
+	if got.Digest != d {
+		return res, &ConflictError{ID: id, Existing: got.Digest, New: d, Fields: Diff(got.Entity, e)}
+	}
+	res.Status = StatusCreated
+	if r.Log != nil {
+		r.Log.Debug("registered", "entity", id.String(), "digest", d.String())
+	}
+	return res, nil
+}

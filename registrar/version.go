@@ -1,0 +1,76 @@
+package registrar
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	git "github.com/go-git/go-git/v5"
+)
+
+// ErrNotGitRepo means the directory is not inside a git repository and no
+// explicit version was given.
+var ErrNotGitRepo = errors.New("not a git repository")
+
+var explicitVersionRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// VersionInfo is how a version was decided.
+type VersionInfo struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit,omitempty"`
+	Dirty   bool   `json:"dirty"`
+}
+
+// DetectVersion decides the version to register for the repository at dir:
+// the explicit version if given (it must be a valid OCI tag); else the HEAD
+// commit SHA read with go-git; a dirty working tree gets
+// "<sha>-dirty-<first 12 hex of the bundle digest>", where dirtyDigest
+// computes the digest of the working tree's bundle (only called when dirty).
+func DetectVersion(dir, explicit string, dirtyDigest func() (string, error)) (VersionInfo, error) {
+	if explicit != "" {
+		if !explicitVersionRE.MatchString(explicit) {
+			return VersionInfo{}, fmt.Errorf("--version %q is not a valid version (letters, digits, _ . -; at most 128; it becomes an OCI tag)", explicit)
+		}
+		return VersionInfo{Version: explicit}, nil
+	}
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return VersionInfo{}, fmt.Errorf("%s: %w; runway versions entities by commit SHA, so commit the code first, or pass --version", dir, ErrNotGitRepo)
+	}
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("opening git repository at %s: %w", dir, err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("reading HEAD of %s (is there a commit yet?): %w", dir, err)
+	}
+	info := VersionInfo{Version: head.Hash().String(), Commit: head.Hash().String()}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return info, nil // bare repository: nothing can be dirty
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("reading the status of %s: %w", dir, err)
+	}
+	if st.IsClean() {
+		return info, nil
+	}
+	if dirtyDigest == nil {
+		return VersionInfo{}, fmt.Errorf("%s has uncommitted changes; commit them or pass --version", dir)
+	}
+	d, err := dirtyDigest()
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("digesting the uncommitted working tree of %s: %w", dir, err)
+	}
+	hex := d
+	if i := len("sha256:"); len(d) > i && d[:i] == "sha256:" {
+		hex = d[i:]
+	}
+	if len(hex) < 12 {
+		return VersionInfo{}, fmt.Errorf("bundle digest %q is too short", d)
+	}
+	info.Version = fmt.Sprintf("%s-dirty-%s", info.Commit, hex[:12])
+	info.Dirty = true
+	return info, nil
+}

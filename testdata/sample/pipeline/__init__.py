@@ -1,0 +1,1 @@
+"""The house-prices sample pipeline (standard library only)."""
