@@ -1,0 +1,128 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DockerRegistry is a running Debian docker-registry (CNCF distribution).
+type DockerRegistry struct {
+	// Host is "127.0.0.1:PORT".
+	Host string
+	// Root is the storage.filesystem.rootdirectory.
+	Root string
+}
+
+// StartDockerRegistry starts `docker-registry serve` on a free port of
+// 127.0.0.1 with its storage under the test's temp dir, waits until /v2/
+// answers, and stops it when the test ends. It fails the test if the
+// program is missing (apt-get install -y docker-registry) or does not come
+// up within 20 seconds; the server's log is in the failure message.
+func StartDockerRegistry(tb testing.TB) *DockerRegistry {
+	tb.Helper()
+	bin := RequireProgram(tb, "docker-registry", "docker-registry")
+	var lastErr error
+	// A free port can be taken between probing and listening; try a few.
+	for attempt := 0; attempt < 3; attempt++ {
+		r, err := startDockerRegistry(tb, bin)
+		if err == nil {
+			return r
+		}
+		lastErr = err
+	}
+	tb.Fatalf("starting docker-registry: %v", lastErr)
+	return nil
+}
+
+func startDockerRegistry(tb testing.TB, bin string) (*DockerRegistry, error) {
+	dir := tb.TempDir()
+	root := filepath.Join(dir, "storage")
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	host := "127.0.0.1:" + strconv.Itoa(port)
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, root, host)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		return nil, fmt.Errorf("writing config: %w", err)
+	}
+	logPath := filepath.Join(dir, "registry.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("creating log file: %w", err)
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("running %s serve: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/v2/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				tb.Cleanup(stop)
+				return &DockerRegistry{Host: host, Root: root}, nil
+			}
+		}
+		select {
+		case werr := <-exited:
+			exited <- werr
+			b, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("docker-registry exited before answering /v2/ (%v); log:\n%s", werr, b)
+		case <-ctx.Done():
+			stop()
+			b, _ := os.ReadFile(logPath)
+			return nil, fmt.Errorf("docker-registry did not answer http://%s/v2/ within 20s; log:\n%s", host, b)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
