@@ -89,9 +89,9 @@ func (e *RegisterError) Error() string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "registration incomplete: %d written, %d failed, %d not attempted", len(written), len(failed), len(skipped))
+	fmt.Fprintf(&b, "registration incomplete: %d stored, %d failed, %d not attempted", len(written), len(failed), len(skipped))
 	if len(written) > 0 {
-		fmt.Fprintf(&b, "\n  written (stored, safe to keep): %s", strings.Join(written, ", "))
+		fmt.Fprintf(&b, "\n  stored (written now or already there; safe to keep): %s", strings.Join(written, ", "))
 	}
 	if len(failed) > 0 {
 		fmt.Fprintf(&b, "\n  failed: %s", strings.Join(failed, ", "))
@@ -99,10 +99,14 @@ func (e *RegisterError) Error() string {
 	if len(skipped) > 0 {
 		fmt.Fprintf(&b, "\n  not attempted: %s", strings.Join(skipped, ", "))
 	}
+	conflict := false
 	for _, err := range e.Errs {
 		fmt.Fprintf(&b, "\n  %v", err)
+		conflict = conflict || errors.Is(err, ErrConflict)
 	}
-	b.WriteString("\nrunning the same registration again completes it")
+	if !conflict {
+		b.WriteString("\nrunning the same registration again completes it")
+	}
 	return b.String()
 }
 
