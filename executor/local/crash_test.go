@@ -1,0 +1,3 @@
+package local_test
+
+func engineMain(cfg string) int { return 2 }

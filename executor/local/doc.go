@@ -1,0 +1,31 @@
+// Package local is the local runner, the embedded default: each task
+// attempt is a `runway exec-task --spec FILE` child process on this host,
+// in its own working directory (<workdir>/<execution>/<node>/attempt-<n>)
+// and its own process group, with Pdeathsig so that attempts die with the
+// runway process that started them.
+//
+// Limits, chosen once in New:
+//
+//   - cgroup v2 when the unified hierarchy has the memory and cpu
+//     controllers and runway may enable them below its own cgroup
+//     (memory.max, memory.swap.max 0, cpu.max; OOM from memory.events);
+//   - else cgroup v1 when runway can create cgroups below its own memory and
+//     cpu cgroups (memory.limit_in_bytes, memsw when swap accounting exists,
+//     cpu.cfs_quota_us; OOM from memory.oom_control's oom_kill counter);
+//   - else setrlimit on the command (RLIMIT_AS for memory, RLIMIT_CPU as
+//     limit x timeout CPU-seconds), logged once as weaker.
+//
+// One cgroup per attempt, named after execution, node and attempt, is
+// created only when the attempt has limits, joined by exec-task itself
+// before it fetches anything, and emptied and removed when the attempt
+// ends. The task's timeout is enforced by exec-task (it kills the command's
+// process group); the runner adds a backstop of timeout + 2m for the whole
+// wrapper, and on cancellation sends SIGTERM, then SIGKILL after the grace
+// period, then kills whatever is left in the process group and cgroup.
+//
+// The task image is not used: local attempts run on the host with its
+// tools (the Kubernetes executor runs the image). $RUNWAY_CHECKPOINT is
+// <workdir>/<execution>/<node>/checkpoint. A succeeded execution's
+// directory is removed when the engine reports it done; a failed one's is
+// kept for its task.log files (the error message names the log).
+package local
