@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runway-ci/runway/registrar"
+)
+
+func init() { commands = append(commands, newGet, newList) }
+
+func storedJSON(st *registrar.Stored) map[string]any {
+	var spec any
+	raw, _ := st.Entity.Canonical()
+	_ = json.Unmarshal(raw, &spec)
+	return map[string]any{
+		"kind": st.ID.Kind, "name": st.ID.Name, "domain": st.ID.Domain, "project": st.ID.Project,
+		"version": st.ID.Version, "digest": st.Digest.String(), "manifest": st.Manifest.Digest.String(),
+		"entity": spec,
+	}
+}
+
+func newGet(g *Global) *cobra.Command {
+	var version string
+	cmd := &cobra.Command{
+		Use:   "get KIND NAME",
+		Short: "Show one registered entity (task, workflow or launchplan)",
+		Long: `Show a registered entity: its identity, digest and stored content.
+Without --version, the newest registered version in the domain is shown.`,
+		Example: `  runway get task prepare --domain development
+  runway get workflow train --version 3f2a...c9 -o json`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := registrar.ParseKind(args[0])
+			if err != nil {
+				return Usagef("%v", err)
+			}
+			plat, err := g.LoadPlatform()
+			if err != nil {
+				return err
+			}
+			st, err := g.OpenStore(plat)
+			if err != nil {
+				return err
+			}
+			project, err := g.ProjectName()
+			if err != nil {
+				return err
+			}
+			e, err := registrar.Get(cmd.Context(), st, registrar.ID{Project: project, Domain: g.Domain, Kind: kind, Name: args[1], Version: version})
+			if err != nil {
+				return err
+			}
+			if g.JSON() {
+				return g.PrintJSON(storedJSON(e))
+			}
+			raw, _ := e.Entity.Canonical()
+			var pretty any
+			_ = json.Unmarshal(raw, &pretty)
+			body, _ := json.MarshalIndent(pretty, "  ", "  ")
+			fmt.Fprintf(g.IO.Out, "%s %s in %s/%s\n  version:  %s\n  digest:   %s\n  manifest: %s\n  %s\n",
+				e.ID.Kind, e.ID.Name, e.ID.Project, e.ID.Domain, e.ID.Version, e.Digest, e.Manifest.Digest, body)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&version, "version", "", "the version (default: the newest registered)")
+	return cmd
+}
+
+func newList(g *Global) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list [KIND]",
+		Short: "List registered entities of a domain",
+		Long:  `List every registered entity of the project in the domain, every version, optionally of one kind.`,
+		Example: `  runway list --domain development
+  runway list workflows -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var kind registrar.Kind
+			if len(args) == 1 {
+				k, err := registrar.ParseKind(args[0])
+				if err != nil {
+					return Usagef("%v", err)
+				}
+				kind = k
+			}
+			plat, err := g.LoadPlatform()
+			if err != nil {
+				return err
+			}
+			st, err := g.OpenStore(plat)
+			if err != nil {
+				return err
+			}
+			project, err := g.ProjectName()
+			if err != nil {
+				return err
+			}
+			ents, err := registrar.List(cmd.Context(), st, project, g.Domain, kind)
+			if err != nil {
+				return err
+			}
+			if g.JSON() {
+				out := []map[string]any{}
+				for _, e := range ents {
+					m := storedJSON(e)
+					delete(m, "entity")
+					out = append(out, m)
+				}
+				return g.PrintJSON(out)
+			}
+			if len(ents) == 0 {
+				fmt.Fprintf(g.IO.Out, "nothing registered for %s in %s\n", project, g.Domain)
+				return nil
+			}
+			tw := tabwriter.NewWriter(g.IO.Out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KIND\tNAME\tVERSION\tDIGEST")
+			for _, e := range ents {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID.Kind, e.ID.Name, e.ID.Version, short(e.Digest.String()))
+			}
+			return tw.Flush()
+		},
+	}
+	return cmd
+}

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/registrar"
+)
+
+func init() { commands = append(commands, newRegister) }
+
+// RegisterOptions are the flags of `runway register`.
+type RegisterOptions struct {
+	Version string
+	DryRun  bool
+	Base    string
+	Head    string
+	MaxSize string
+}
+
+func newRegister(g *Global) *cobra.Command {
+	o := &RegisterOptions{}
+	cmd := &cobra.Command{
+		Use:   "register",
+		Short: "Register the repository's tasks, workflows and launch plans into a domain",
+		Long: `Validate runway.yaml, package the code and write every entity as an
+immutable artifact versioned by the git commit SHA.
+
+Registering a version that already exists with the same content changes
+nothing and says so. Registering the same version with different content is
+refused (exit code 4) with a field-by-field diff: versions are immutable, so
+commit the change to get a new version. A dirty working tree registers as
+<sha>-dirty-<12 hex of the bundle digest>; a directory that is not a git
+repository needs --version.
+
+With --base and --head, runway plans the change first (see 'runway plan'):
+it rebuilds the dependency image only when dependency files changed, and
+otherwise ships the code as a bundle on top of the existing image.`,
+		Example: `  runway register --repo . --domain development
+  runway register --repo . --dry-run -o json
+  runway register --repo . --base origin/main --head HEAD`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRegister(cmd, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Version, "version", "", "register under this version instead of the git commit SHA")
+	f.BoolVar(&o.DryRun, "dry-run", false, "validate and show what would be written, without writing")
+	f.StringVar(&o.Base, "base", "", "plan against this base revision (the PR's target)")
+	f.StringVar(&o.Head, "head", "", "the head revision to register (with --base)")
+	f.StringVar(&o.MaxSize, "max-size", "", "bundle size budget (a quantity such as 200Mi), where the platform allows raising it")
+	return cmd
+}
+
+func runRegister(cmd *cobra.Command, g *Global, o *RegisterOptions) error {
+	plat, err := g.LoadPlatform()
+	if err != nil {
+		return err
+	}
+	st, err := g.OpenStore(plat)
+	if err != nil {
+		return err
+	}
+	pk := &packaging{g: g, plat: plat, store: st, maxSize: o.MaxSize}
+	rep, err := flow.Register(cmd.Context(), flow.RegisterRequest{
+		Repo: g.Repo, Domain: g.Domain, Version: o.Version, DryRun: o.DryRun,
+		Platform: plat, Store: st, Log: g.Log(),
+		Package: pk.Package, DirtyDigest: pk.DirtyDigest,
+	})
+	if rep != nil {
+		if g.JSON() {
+			if perr := g.PrintJSON(registerJSON(rep)); perr != nil {
+				return perr
+			}
+		} else {
+			printRegister(g, rep)
+		}
+	}
+	if err != nil && g.JSON() && rep != nil {
+		return silentError{err}
+	}
+	return err
+}
+
+type entityJSON struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Domain  string `json:"domain"`
+	Version string `json:"version"`
+	Digest  string `json:"digest"`
+	Status  string `json:"status,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+func registerJSON(rep *flow.RegisterReport) map[string]any {
+	ents := []entityJSON{}
+	for _, r := range rep.Entities {
+		ents = append(ents, entityJSON{Kind: string(r.ID.Kind), Name: r.ID.Name, Domain: r.ID.Domain,
+			Version: r.ID.Version, Digest: r.Digest.String(), Status: string(r.Status), Error: r.Error})
+	}
+	return map[string]any{
+		"project": rep.Project, "domain": rep.Domain, "version": rep.Version, "commit": rep.Commit,
+		"dirty": rep.Dirty, "image": rep.Image, "bundle": rep.Bundle, "dryRun": rep.DryRun,
+		"store": rep.Store, "entities": ents,
+	}
+}
+
+func printRegister(g *Global, rep *flow.RegisterReport) {
+	verb := "registered"
+	if rep.DryRun {
+		verb = "would register"
+	}
+	fmt.Fprintf(g.IO.Out, "%s %s@%s into %s (%s)\n", verb, rep.Project, rep.Version, rep.Domain, rep.Store)
+	if rep.Image != "" {
+		fmt.Fprintf(g.IO.Out, "  image:  %s\n", rep.Image)
+	}
+	if rep.Bundle != "" {
+		fmt.Fprintf(g.IO.Out, "  bundle: %s\n", rep.Bundle)
+	}
+	tw := tabwriter.NewWriter(g.IO.Out, 2, 4, 2, ' ', 0)
+	counts := map[registrar.Status]int{}
+	for _, r := range rep.Entities {
+		counts[r.Status]++
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.ID.Kind, r.ID.Name, r.Status, short(r.Digest.String()))
+	}
+	tw.Flush()
+	fmt.Fprintf(g.IO.Out, "%d created, %d unchanged", counts[registrar.StatusCreated], counts[registrar.StatusUnchanged])
+	if n := counts[registrar.StatusPlanned]; n > 0 {
+		fmt.Fprintf(g.IO.Out, ", %d would be created", n)
+	}
+	if n := counts[registrar.StatusFailed] + counts[registrar.StatusSkipped]; n > 0 {
+		fmt.Fprintf(g.IO.Out, ", %d not written", n)
+	}
+	fmt.Fprintln(g.IO.Out)
+}
+
+func short(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}

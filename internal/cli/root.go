@@ -1,0 +1,204 @@
+// Package cli wires runway's library packages into the `runway` command.
+// Each command is an options struct filled from flags plus a run function,
+// so behaviour is tested apart from flag parsing; commands write only to the
+// injected streams, and one place (Main) maps errors to exit codes.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/runway-ci/runway/internal/platform"
+	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/registrar"
+)
+
+// Exit codes. Scripts may rely on them.
+const (
+	ExitOK       = 0
+	ExitError    = 1 // anything else
+	ExitUsage    = 2 // bad flags or arguments
+	ExitInvalid  = 3 // runway.yaml or inputs failed validation
+	ExitConflict = 4 // an immutable entity exists with other content
+	ExitFailed   = 5 // an execution ran and failed
+)
+
+// IO holds the streams commands use.
+type IO struct {
+	In          io.Reader
+	Out, Err    io.Writer
+	OutIsTTY    bool
+	Environment func(string) string
+}
+
+// Std returns the process's streams.
+func Std() IO {
+	return IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		OutIsTTY: term.IsTerminal(int(os.Stdout.Fd())), Environment: os.Getenv}
+}
+
+// Global holds the flags shared by every command.
+type Global struct {
+	IO       IO
+	Store    string
+	Platform string
+	Output   string
+	Repo     string
+	Domain   string
+	Project  string
+	Verbose  bool
+}
+
+// Log returns the logger commands use (stderr; debug with --verbose).
+func (g *Global) Log() *slog.Logger {
+	lvl := slog.LevelWarn
+	if g.Verbose {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(g.IO.Err, &slog.HandlerOptions{Level: lvl}))
+}
+
+// JSON reports whether --output json was asked for.
+func (g *Global) JSON() bool { return g.Output == "json" }
+
+// PrintJSON writes v as indented JSON to stdout.
+func (g *Global) PrintJSON(v any) error {
+	enc := json.NewEncoder(g.IO.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// LoadPlatform reads --platform, or the embedded defaults.
+func (g *Global) LoadPlatform() (*platform.Config, error) { return platform.Load(g.Platform) }
+
+// ProjectName returns --project, else the project of the repo's runway.yaml.
+func (g *Global) ProjectName() (string, error) {
+	if g.Project != "" {
+		return g.Project, nil
+	}
+	s, err := spec.Load(g.Repo)
+	if err != nil {
+		return "", fmt.Errorf("%w (pass --project, or --repo pointing at a checkout with runway.yaml)", err)
+	}
+	return s.Project, nil
+}
+
+// usageError marks errors in how runway was called.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// silentError is an error whose report was already written (as JSON).
+type silentError struct{ error }
+
+func (e silentError) Unwrap() error { return e.error }
+
+// Usagef returns a usage error.
+func Usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// NewRoot builds the command tree.
+func NewRoot(g *Global) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "runway",
+		Short: "Register, promote and run ML and data pipelines, GitOps style",
+		Long: `runway takes a pipeline repository from pull request to production.
+
+For every change it decides whether the dependency image must be rebuilt
+(only when dependency files changed) or the code can ship as a small bundle
+on top of the existing image, registers the pipeline's tasks, workflows and
+launch plans as immutable entities versioned by git SHA, promotes them from
+development to staging to production by digest, and runs them.
+
+State lives in an OCI registry (--store HOST/PREFIX) or, by default, in an
+OCI layout on disk ($RUNWAY_HOME/store, else ~/.runway/store).
+
+Start with:
+  runway demo                      # the sample pipeline, end to end
+  runway validate --repo DIR       # check a runway.yaml
+  runway register --repo DIR --domain development`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.Store, "store", "", "where state lives: file://DIR or HOST[:PORT]/PREFIX (default $RUNWAY_HOME/store or ~/.runway/store; the platform config may set it)")
+	pf.StringVar(&g.Platform, "platform", "", "platform config FILE (domains, ceilings, policy); embedded defaults when absent")
+	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json (stable field names, for scripts)")
+	pf.StringVar(&g.Repo, "repo", ".", "the pipeline repository (holds runway.yaml)")
+	pf.StringVarP(&g.Domain, "domain", "d", "development", "the domain to act on")
+	pf.StringVar(&g.Project, "project", "", "the project (default: from runway.yaml in --repo)")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log what runway does, to stderr")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if g.Output != "text" && g.Output != "json" {
+			return Usagef("--output must be text or json, got %q", g.Output)
+		}
+		return nil
+	}
+	root.SetOut(g.IO.Out)
+	root.SetErr(g.IO.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	for _, add := range commands {
+		root.AddCommand(add(g))
+	}
+	return root
+}
+
+// commands is filled by each command's file.
+var commands []func(*Global) *cobra.Command
+
+// Main runs runway with args and returns the exit code.
+func Main(args []string, streams IO) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &Global{IO: streams}
+	root := NewRoot(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	var silent silentError
+	if errors.As(err, &silent) {
+		return code
+	}
+	if g.JSON() {
+		_ = json.NewEncoder(streams.Err).Encode(map[string]any{"error": err.Error(), "exitCode": code})
+	} else {
+		fmt.Fprintf(streams.Err, "runway: %v\n", err)
+	}
+	return code
+}
+
+// ErrExecutionFailed is returned when an execution ran but did not succeed.
+var ErrExecutionFailed = errors.New("execution failed")
+
+func exitCode(err error) int {
+	var ue usageError
+	var se spec.Errors
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.As(err, &se):
+		return ExitInvalid
+	case errors.Is(err, registrar.ErrConflict):
+		return ExitConflict
+	case errors.Is(err, ErrExecutionFailed):
+		return ExitFailed
+	}
+	// cobra's own argument errors
+	if msg := err.Error(); len(msg) > 8 && (msg[:8] == "unknown " || msg[:8] == "accepts " || msg[:8] == "requires") {
+		return ExitUsage
+	}
+	return ExitError
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/registrar"
+)
+
+func init() { commands = append(commands, newValidate) }
+
+func newValidate(g *Global) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check runway.yaml without writing anything",
+		Long: `Parse runway.yaml strictly and run every compile-time check: names,
+references (including pinned cross-project ones, looked up in the store),
+an acyclic workflow graph, bindings against task interfaces, resources
+against the target domain's ceilings, cron schedules and durations.
+
+Every problem is reported at once, each with its file, line, entity and field.
+Exit code 3 means the spec is invalid.`,
+		Example: `  runway validate --repo ./my-pipeline
+  runway validate --platform platform.yaml --domain production -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plat, err := g.LoadPlatform()
+			if err != nil {
+				return err
+			}
+			s, err := spec.Load(g.Repo)
+			if err == nil {
+				st, serr := g.OpenStore(plat)
+				if serr != nil {
+					return serr
+				}
+				err = registrar.Validate(cmd.Context(), s, registrar.CompileOptions{Platform: plat, Domain: g.Domain, Store: st})
+			}
+			if g.JSON() {
+				out := map[string]any{"valid": err == nil, "errors": []any{}}
+				if es, ok := err.(spec.Errors); ok {
+					list := []map[string]any{}
+					for _, e := range es {
+						list = append(list, map[string]any{"file": e.File, "line": e.Line, "entity": e.Entity, "field": e.Field, "message": e.Msg})
+					}
+					out["errors"] = list
+				} else if err != nil {
+					return err
+				}
+				if perr := g.PrintJSON(out); perr != nil {
+					return perr
+				}
+				if err != nil {
+					return silentError{err}
+				}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.IO.Out, "%s: valid (project %s, %d tasks, %d workflows, %d launch plans, checked against domain %s)\n",
+				s.File, s.Project, len(s.Tasks), len(s.Workflows), len(s.LaunchPlans), g.Domain)
+			return nil
+		},
+	}
+}
