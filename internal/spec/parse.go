@@ -168,7 +168,7 @@ var (
 var typeNames = map[string]string{
 	"string": "a string", "int": "a whole number", "bool": "true or false",
 	"float64": "a number", "[]string": "a list of strings",
-	"map[string]string": "a mapping of names to strings",
+	"map[string]string":       "a mapping of names to strings",
 	"map[string]interface {}": "a mapping", "map[string]any": "a mapping",
 }
 
