@@ -5,12 +5,12 @@ import (
 
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/testenv"
+	"github.com/runway-ci/runway/internal/store/storetest"
 )
 
 // newStore is the production Remote store on the test registry, so what
 // Build uploads is counted at the registry.
-func newStore(t *testing.T, reg *testenv.Registry) store.Store {
+func newStore(t *testing.T, reg *storetest.Registry) store.Store {
 	t.Helper()
 	s, err := remote.New(reg.Host)
 	if err != nil {

@@ -1,9 +1,10 @@
 // Package testenv holds helpers that tests across runway share to stand up
-// real parts: an in-process OCI registry that counts what is uploaded to it,
-// Debian's docker-registry (CNCF distribution) started as a real server, a
-// busybox base image built from Debian's busybox-static (no image can be
-// pulled from the internet here), and small static Go programs built with
-// the Go toolchain.
+// real parts: Debian's docker-registry (CNCF distribution) started as a
+// real server, podman with runc configured the way that works on these
+// machines, a busybox base image built from Debian's busybox-static (no
+// image can be pulled from the internet here), and small static Go
+// programs built with the Go toolchain. The counting in-process registry
+// lives in internal/store/storetest.
 //
 // Every helper takes a testing.TB, registers its own cleanup, and fails the
 // test with a message that names the missing program and the Debian package
