@@ -2,6 +2,7 @@ package gitdiff
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
-	"github.com/klauspost/compress/zlib"
 )
 
 // pack is one packfile and its version-2 index, both mapped read-only. A

@@ -11,10 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/objfile"
-	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // Repo is an open repository, read-only. It is not safe for concurrent use:
@@ -23,7 +21,7 @@ import (
 type Repo struct {
 	root    string // the directory the caller named
 	gitDir  string
-	refs    *dotgit.DotGit
+	refs    refStore
 	objDirs []string
 	packs   []*pack
 	shallow map[plumbing.Hash]bool
@@ -80,11 +78,7 @@ func Open(dir string) (*Repo, error) {
 		cacheMax: defaultCacheMax,
 		commits:  make(map[plumbing.Hash]*commitInfo),
 	}
-	if common == gitDir {
-		r.refs = dotgit.New(osfs.New(gitDir))
-	} else {
-		r.refs = dotgit.New(dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common)))
-	}
+	r.refs = refStore{gitDir: gitDir, commonDir: common}
 	if err := r.addObjectDir(filepath.Join(common, "objects"), 0); err != nil {
 		_ = r.Close()
 		return nil, fmt.Errorf("opening repository %s: %w", dir, err)

@@ -2,7 +2,6 @@ package gitdiff
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,21 +132,7 @@ func (r *Repo) resolveName(name string) (plumbing.Hash, error) {
 
 // ref reads a reference, following symbolic refs.
 func (r *Repo) ref(name string) (plumbing.Hash, bool, error) {
-	n := plumbing.ReferenceName(name)
-	for depth := 0; depth < 10; depth++ {
-		ref, err := r.refs.Ref(n)
-		if err != nil {
-			if errors.Is(err, plumbing.ErrReferenceNotFound) {
-				return plumbing.ZeroHash, false, nil
-			}
-			return plumbing.ZeroHash, false, fmt.Errorf("reading ref %s: %w", n, err)
-		}
-		if ref.Type() == plumbing.HashReference {
-			return ref.Hash(), true, nil
-		}
-		n = ref.Target()
-	}
-	return plumbing.ZeroHash, false, fmt.Errorf("ref %s: symbolic refs nested too deep", name)
+	return r.refs.resolve(name)
 }
 
 func validRefName(s string) bool {
