@@ -24,6 +24,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/store/layout"
 	"github.com/runway-ci/runway/internal/store/storetest"
 	"github.com/runway-ci/runway/internal/testenv"
 	"github.com/runway-ci/runway/packager"
@@ -640,5 +641,43 @@ func TestBuildCancelled(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("temp dir not cleaned up: %v", left)
+	}
+}
+
+func TestBuildIntoLayoutStore(t *testing.T) {
+	// The embedded default store (an OCI layout on disk) takes the same
+	// image through store.WriteImage; a second build finds the tag.
+	f := newFixture(t)
+	ctx := context.Background()
+	s, err := layout.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := packager.Build(ctx, s, f.request())
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	raw, desc, err := s.GetManifest(ctx, res.Repo, res.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest != res.Descriptor.Digest {
+		t.Errorf("layout tag at %s, Result says %s", desc.Digest, res.Descriptor.Digest)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Layers) != 3 || m.Annotations[packager.AnnotationBaseDigest] != f.baseDigest.String() {
+		t.Errorf("layout manifest: %d layers, annotations %v", len(m.Layers), m.Annotations)
+	}
+	for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		if ok, err := s.HasBlob(ctx, res.Repo, l.Digest); !ok || err != nil {
+			t.Errorf("layout store lacks blob %s (%v)", l.Digest, err)
+		}
+	}
+	again, err := packager.Build(ctx, s, f.request())
+	if err != nil || !again.Existed {
+		t.Errorf("second build: %+v, %v; want Existed", again, err)
 	}
 }
