@@ -291,7 +291,7 @@ func (s *Store) Referrers(ctx context.Context, repo string, digest v1.Hash, arti
 	if err := checkDigest(digest); err != nil {
 		return nil, fmt.Errorf("listing referrers in %s/%s: %w", s, repo, err)
 	}
-	var found []v1.Descriptor
+	found := []v1.Descriptor{}
 	err := s.view(func(ix *index) error {
 		seen := map[v1.Hash]bool{}
 		for _, e := range ix.entries {
