@@ -83,12 +83,18 @@ type Result struct {
 	Runway v1.Descriptor
 }
 
-var hashPattern = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
+var (
+	hashPattern = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
+	// projectPattern is one OCI repository path component.
+	projectPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+)
 
 func (r Request) validate() error {
 	var errs []error
 	if r.Project == "" {
 		errs = append(errs, errors.New("project is empty"))
+	} else if !projectPattern.MatchString(r.Project) {
+		errs = append(errs, fmt.Errorf("project %q is not a valid repository name (lowercase letters, digits, and . _ - between them)", r.Project))
 	}
 	if !hashPattern.MatchString(r.Hash) {
 		errs = append(errs, fmt.Errorf("dependency hash %q is not 1 to 64 lowercase hex digits", r.Hash))
@@ -144,12 +150,12 @@ func Build(ctx context.Context, s store.Store, req Request, opts ...Option) (*Re
 	res := &Result{Repo: store.ImageRepo(req.Project), Tag: store.ImageTag(req.Hash)}
 	log := o.log.With("repo", res.Repo, "tag", res.Tag)
 
-	if desc, ok, err := existing(ctx, s, res.Repo, res.Tag); err != nil || ok {
-		res.Descriptor, res.Existed = desc, ok
-		if ok {
-			log.Info("dependency image exists; nothing to build", "digest", desc.Digest)
-		}
-		return res, err
+	if desc, ok, err := existing(ctx, s, res.Repo, res.Tag); err != nil {
+		return nil, err
+	} else if ok {
+		log.Info("dependency image exists; nothing to build", "digest", desc.Digest)
+		res.Descriptor, res.Existed = desc, true
+		return res, nil
 	}
 	// Two builds of one hash in one process (two PRs with the same lockfile)
 	// would both do the work and the second would retag; the lock makes the
@@ -159,9 +165,11 @@ func Build(ctx context.Context, s store.Store, req Request, opts ...Option) (*Re
 		return nil, fmt.Errorf("locking dependency image %s:%s: %w", res.Repo, res.Tag, err)
 	}
 	defer unlock()
-	if desc, ok, err := existing(ctx, s, res.Repo, res.Tag); err != nil || ok {
-		res.Descriptor, res.Existed = desc, ok
-		return res, err
+	if desc, ok, err := existing(ctx, s, res.Repo, res.Tag); err != nil {
+		return nil, err
+	} else if ok {
+		res.Descriptor, res.Existed = desc, true
+		return res, nil
 	}
 
 	work, err := os.MkdirTemp(o.tempDir, "runway-image-")

@@ -533,6 +533,8 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		errHas string
 	}{
 		{"empty project", func(r *packager.Request) { r.Project = "" }, packager.ErrInvalidRequest, "project is empty"},
+		{"project with a slash", func(r *packager.Request) { r.Project = "../etc" }, packager.ErrInvalidRequest, `project "../etc"`},
+		{"project in upper case", func(r *packager.Request) { r.Project = "Fraud" }, packager.ErrInvalidRequest, `project "Fraud"`},
 		{"hash not hex", func(r *packager.Request) { r.Hash = "../../etc" }, packager.ErrInvalidRequest, "dependency hash"},
 		{"hash empty", func(r *packager.Request) { r.Hash = "" }, packager.ErrInvalidRequest, "dependency hash"},
 		{"no base", func(r *packager.Request) { r.Image.Base = "" }, packager.ErrInvalidRequest, "image.base is empty"},
