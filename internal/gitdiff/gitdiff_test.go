@@ -30,12 +30,12 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "simple change",
 			build: func(g *gitRepo) (string, string) {
-				g.write("a.py", "1")
-				g.write("b.py", "1")
-				g.commit("base")
-				g.git("checkout", "-q", "-b", "feature")
-				g.write("a.py", "2")
-				g.commit("change a")
+				g.Write("a.py", "1")
+				g.Write("b.py", "1")
+				g.Commit("base")
+				g.Git("checkout", "-q", "-b", "feature")
+				g.Write("a.py", "2")
+				g.Commit("change a")
 				return "main", "feature"
 			},
 			want: map[string]Kind{"a.py": Modified},
@@ -43,19 +43,19 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "added deleted modified and mode change",
 			build: func(g *gitRepo) (string, string) {
-				g.write("keep.py", "k")
-				g.write("mod.py", "1")
-				g.write("del.py", "d")
-				g.write("exec.sh", "#!/bin/sh")
-				g.commit("base")
-				g.git("checkout", "-q", "-b", "feature")
-				g.write("mod.py", "2")
-				g.remove("del.py")
-				g.write("new.py", "n")
-				if err := os.Chmod(filepath.Join(g.dir, "exec.sh"), 0o755); err != nil {
-					g.t.Fatal(err)
+				g.Write("keep.py", "k")
+				g.Write("mod.py", "1")
+				g.Write("del.py", "d")
+				g.Write("exec.sh", "#!/bin/sh")
+				g.Commit("base")
+				g.Git("checkout", "-q", "-b", "feature")
+				g.Write("mod.py", "2")
+				g.Remove("del.py")
+				g.Write("new.py", "n")
+				if err := os.Chmod(filepath.Join(g.Dir, "exec.sh"), 0o755); err != nil {
+					g.T.Fatal(err)
 				}
-				g.commit("change")
+				g.Commit("change")
 				return "main", "feature"
 			},
 			want: map[string]Kind{"mod.py": Modified, "del.py": Deleted, "new.py": Added, "exec.sh": Modified},
@@ -63,16 +63,16 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "three-dot: commits on base after the branch point do not appear",
 			build: func(g *gitRepo) (string, string) {
-				g.write("shared.py", "1")
-				g.write("onbase.py", "1")
-				g.commit("base")
-				g.git("checkout", "-q", "-b", "feature")
-				g.write("feature.py", "f")
-				g.commit("feature work")
-				g.git("checkout", "-q", "main")
-				g.write("onbase.py", "2")
-				g.write("later/base-only.py", "x")
-				g.commit("main moves on")
+				g.Write("shared.py", "1")
+				g.Write("onbase.py", "1")
+				g.Commit("base")
+				g.Git("checkout", "-q", "-b", "feature")
+				g.Write("feature.py", "f")
+				g.Commit("feature work")
+				g.Git("checkout", "-q", "main")
+				g.Write("onbase.py", "2")
+				g.Write("later/base-only.py", "x")
+				g.Commit("main moves on")
 				return "main", "feature"
 			},
 			want: map[string]Kind{"feature.py": Added},
@@ -80,15 +80,15 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "nested directory added and deleted",
 			build: func(g *gitRepo) (string, string) {
-				g.write("old/deep/er/x.py", "x")
-				g.write("old/deep/y.py", "y")
-				g.write("top.py", "t")
-				g.commit("base")
-				g.git("checkout", "-q", "-b", "feature")
-				g.remove("old")
-				g.write("new/a/b/c.py", "c")
-				g.write("new/a/d.py", "d")
-				g.commit("move")
+				g.Write("old/deep/er/x.py", "x")
+				g.Write("old/deep/y.py", "y")
+				g.Write("top.py", "t")
+				g.Commit("base")
+				g.Git("checkout", "-q", "-b", "feature")
+				g.Remove("old")
+				g.Write("new/a/b/c.py", "c")
+				g.Write("new/a/d.py", "d")
+				g.Commit("move")
 				return "main", "feature"
 			},
 			want: map[string]Kind{
@@ -99,16 +99,16 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "file becomes a directory and a directory becomes a file",
 			build: func(g *gitRepo) (string, string) {
-				g.write("foo", "file")
-				g.write("bar/inner.py", "i")
-				g.write("foo.txt", "sorts between foo and foo/")
-				g.commit("base")
-				g.git("checkout", "-q", "-b", "feature")
-				g.remove("foo")
-				g.write("foo/child.py", "c")
-				g.remove("bar")
-				g.write("bar", "now a file")
-				g.commit("swap")
+				g.Write("foo", "file")
+				g.Write("bar/inner.py", "i")
+				g.Write("foo.txt", "sorts between foo and foo/")
+				g.Commit("base")
+				g.Git("checkout", "-q", "-b", "feature")
+				g.Remove("foo")
+				g.Write("foo/child.py", "c")
+				g.Remove("bar")
+				g.Write("bar", "now a file")
+				g.Commit("swap")
 				return "main", "feature"
 			},
 			want: map[string]Kind{
@@ -119,13 +119,13 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "annotated and lightweight tags",
 			build: func(g *gitRepo) (string, string) {
-				g.write("a.py", "1")
-				g.commit("base")
-				g.git("tag", "-a", "-m", "release base", "v1")
-				g.write("a.py", "2")
-				g.write("b/c.py", "3")
-				g.commit("next")
-				g.git("tag", "light")
+				g.Write("a.py", "1")
+				g.Commit("base")
+				g.Git("tag", "-a", "-m", "release base", "v1")
+				g.Write("a.py", "2")
+				g.Write("b/c.py", "3")
+				g.Commit("next")
+				g.Git("tag", "light")
 				return "v1", "light"
 			},
 			want: map[string]Kind{"a.py": Modified, "b/c.py": Added},
@@ -133,10 +133,10 @@ func TestChangedPathsScenarios(t *testing.T) {
 		{
 			name: "no change",
 			build: func(g *gitRepo) (string, string) {
-				g.write("a.py", "1")
-				g.commit("base")
-				g.git("checkout", "-q", "-b", "feature")
-				g.commit("empty")
+				g.Write("a.py", "1")
+				g.Commit("base")
+				g.Git("checkout", "-q", "-b", "feature")
+				g.Commit("empty")
 				return "main", "feature"
 			},
 			want: map[string]Kind{},
@@ -152,29 +152,29 @@ func TestChangedPathsScenarios(t *testing.T) {
 				g := newGitRepo(t)
 				base, head := tc.build(g)
 				if packed {
-					g.git("gc", "-q", "--aggressive")
+					g.Git("repack", "-adq")
 				}
-				res := changed(t, g.dir, base, head)
+				res := changed(t, g.Dir, base, head)
 				if got := kinds(res.Changes); !maps.Equal(got, tc.want) {
 					t.Errorf("changes = %v, want %v", got, tc.want)
 				}
-				if got, want := paths(res.Changes), g.gitDiff(base, head); !reflect.DeepEqual(got, want) {
+				if got, want := paths(res.Changes), g.Diff(base, head); !reflect.DeepEqual(got, want) {
 					t.Errorf("paths = %q, git says %q", got, want)
 				}
-				if got, want := res.MergeBase.String(), g.git("merge-base", base, head); got != want {
+				if got, want := res.MergeBase.String(), g.Git("merge-base", base, head); got != want {
 					t.Errorf("merge base = %s, git says %s", got, want)
 				}
-				if got, want := res.Head.String(), g.git("rev-parse", head+"^{commit}"); got != want {
+				if got, want := res.Head.String(), g.Git("rev-parse", head+"^{commit}"); got != want {
 					t.Errorf("head = %s, want %s", got, want)
 				}
-				if got, want := res.HeadTree.String(), g.git("rev-parse", head+"^{tree}"); got != want {
+				if got, want := res.HeadTree.String(), g.Git("rev-parse", head+"^{tree}"); got != want {
 					t.Errorf("head tree = %s, want %s", got, want)
 				}
 				for _, c := range res.Changes {
 					if c.Kind == Deleted {
 						continue
 					}
-					if got, want := c.Hash.String(), g.git("rev-parse", head+":"+c.Path); got != want {
+					if got, want := c.Hash.String(), g.Git("rev-parse", head+":"+c.Path); got != want {
 						t.Errorf("%s: blob %s, want %s", c.Path, got, want)
 					}
 				}
@@ -185,21 +185,21 @@ func TestChangedPathsScenarios(t *testing.T) {
 
 func TestResolveCommit(t *testing.T) {
 	g := newGitRepo(t)
-	g.write("a", "1")
-	first := g.commit("one")
-	g.git("tag", "-a", "-m", "annotated", "ann")
-	g.git("tag", "-a", "-m", "tag of a tag", "ann2", "ann")
-	g.write("a", "2")
-	second := g.commit("two")
-	g.git("branch", "side", first)
-	g.git("tag", "light", second)
-	g.git("update-ref", "refs/remotes/origin/main", first)
+	g.Write("a", "1")
+	first := g.Commit("one")
+	g.Git("tag", "-a", "-m", "annotated", "ann")
+	g.Git("tag", "-a", "-m", "tag of a tag", "ann2", "ann")
+	g.Write("a", "2")
+	second := g.Commit("two")
+	g.Git("branch", "side", first)
+	g.Git("tag", "light", second)
+	g.Git("update-ref", "refs/remotes/origin/main", first)
 	for _, packRefs := range []bool{false, true} {
 		if packRefs {
-			g.git("pack-refs", "--all")
-			g.git("repack", "-adq")
+			g.Git("pack-refs", "--all")
+			g.Git("repack", "-adq")
 		}
-		r, err := Open(g.dir)
+		r, err := Open(g.Dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,9 +242,9 @@ func TestResolveCommit(t *testing.T) {
 
 func TestBadRevisions(t *testing.T) {
 	g := newGitRepo(t)
-	g.write("a", "1")
-	g.commit("one")
-	tree := g.git("rev-parse", "HEAD^{tree}")
+	g.Write("a", "1")
+	g.Commit("one")
+	tree := g.Git("rev-parse", "HEAD^{tree}")
 	tests := []struct {
 		rev  string
 		want error
@@ -261,7 +261,7 @@ func TestBadRevisions(t *testing.T) {
 		{tree, ErrNotCommit},
 	}
 	for _, tc := range tests {
-		_, err := ChangedPaths(context.Background(), g.dir, tc.rev, "HEAD")
+		_, err := ChangedPaths(context.Background(), g.Dir, tc.rev, "HEAD")
 		if !errors.Is(err, tc.want) {
 			t.Errorf("rev %q as base: err = %v, want %v", tc.rev, err, tc.want)
 			continue
@@ -269,7 +269,7 @@ func TestBadRevisions(t *testing.T) {
 		if !strings.Contains(err.Error(), `"`+tc.rev+`"`) {
 			t.Errorf("rev %q: error %q does not name the revision", tc.rev, err)
 		}
-		if _, err := ChangedPaths(context.Background(), g.dir, "HEAD", tc.rev); !errors.Is(err, tc.want) {
+		if _, err := ChangedPaths(context.Background(), g.Dir, "HEAD", tc.rev); !errors.Is(err, tc.want) {
 			t.Errorf("rev %q as head: err = %v, want %v", tc.rev, err, tc.want)
 		}
 	}
@@ -299,15 +299,15 @@ func TestNotARepository(t *testing.T) {
 
 func TestOpenFromSubdirectoryAndWorktree(t *testing.T) {
 	g := newGitRepo(t)
-	g.write("sub/dir/a", "1")
-	g.commit("one")
-	g.git("checkout", "-q", "-b", "feature")
-	g.write("sub/dir/a", "2")
-	g.commit("two")
-	g.git("checkout", "-q", "main")
+	g.Write("sub/dir/a", "1")
+	g.Commit("one")
+	g.Git("checkout", "-q", "-b", "feature")
+	g.Write("sub/dir/a", "2")
+	g.Commit("two")
+	g.Git("checkout", "-q", "main")
 	wt := filepath.Join(t.TempDir(), "wt")
-	g.git("worktree", "add", "-q", wt, "feature")
-	for _, dir := range []string{filepath.Join(g.dir, "sub", "dir"), wt, filepath.Join(g.dir, ".git")} {
+	g.Git("worktree", "add", "-q", wt, "feature")
+	for _, dir := range []string{filepath.Join(g.Dir, "sub", "dir"), wt, filepath.Join(g.Dir, ".git")} {
 		res := changed(t, dir, "main", "feature")
 		if got := paths(res.Changes); !reflect.DeepEqual(got, []string{"sub/dir/a"}) {
 			t.Errorf("from %s: %q", dir, got)
@@ -323,19 +323,19 @@ func TestOpenFromSubdirectoryAndWorktree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := g.git("rev-parse", "feature"); h.String() != want {
+	if want := g.Git("rev-parse", "feature"); h.String() != want {
 		t.Errorf("worktree HEAD = %s, want %s", h, want)
 	}
 }
 
 func TestNoMergeBase(t *testing.T) {
 	g := newGitRepo(t)
-	g.write("a", "1")
-	g.commit("one")
-	g.git("checkout", "-q", "--orphan", "other")
-	g.write("b", "2")
-	g.commit("unrelated")
-	_, err := ChangedPaths(context.Background(), g.dir, "main", "other")
+	g.Write("a", "1")
+	g.Commit("one")
+	g.Git("checkout", "-q", "--orphan", "other")
+	g.Write("b", "2")
+	g.Commit("unrelated")
+	_, err := ChangedPaths(context.Background(), g.Dir, "main", "other")
 	if !errors.Is(err, ErrNoMergeBase) {
 		t.Fatalf("err = %v, want ErrNoMergeBase", err)
 	}
@@ -348,18 +348,18 @@ func TestNoMergeBase(t *testing.T) {
 
 func TestShallowCloneWithoutMergeBase(t *testing.T) {
 	src := newGitRepo(t)
-	src.write("a", "1")
-	src.commit("fork point")
-	src.git("branch", "feature")
+	src.Write("a", "1")
+	src.Commit("fork point")
+	src.Git("branch", "feature")
 	for i := 0; i < 3; i++ {
-		src.write("a", strings.Repeat("x", i+2))
-		src.commit("main moves")
+		src.Write("a", strings.Repeat("x", i+2))
+		src.Commit("main moves")
 	}
-	src.git("checkout", "-q", "feature")
-	src.write("b", "feature")
-	src.commit("feature work")
+	src.Git("checkout", "-q", "feature")
+	src.Write("b", "feature")
+	src.Commit("feature work")
 	dst := filepath.Join(t.TempDir(), "clone")
-	src.gitIn(filepath.Dir(dst), "clone", "-q", "--no-single-branch", "--depth", "1", "file://"+src.dir, dst)
+	src.GitIn(filepath.Dir(dst), "clone", "-q", "--no-single-branch", "--depth", "1", "file://"+src.Dir, dst)
 	_, err := ChangedPaths(context.Background(), dst, "origin/main", "origin/feature")
 	if !errors.Is(err, ErrNoMergeBase) {
 		t.Fatalf("err = %v, want ErrNoMergeBase", err)
@@ -371,16 +371,16 @@ func TestShallowCloneWithoutMergeBase(t *testing.T) {
 
 func TestContextCancelled(t *testing.T) {
 	g := newGitRepo(t)
-	g.write("a/b.py", "x")
-	g.commit("one")
-	g.write("a/b.py", "y")
-	g.commit("two")
+	g.Write("a/b.py", "x")
+	g.Commit("one")
+	g.Write("a/b.py", "y")
+	g.Commit("two")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ChangedPaths(ctx, g.dir, "HEAD~1", "HEAD"); !errors.Is(err, context.Canceled) {
+	if _, err := ChangedPaths(ctx, g.Dir, "HEAD~1", "HEAD"); !errors.Is(err, context.Canceled) {
 		t.Errorf("diff: err = %v, want context.Canceled", err)
 	}
-	r, err := Open(g.dir)
+	r, err := Open(g.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

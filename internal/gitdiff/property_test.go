@@ -20,23 +20,23 @@ func randomEdit(g *gitRepo, rng *rand.Rand) {
 	p := strings.TrimPrefix(dirs[rng.IntN(len(dirs))]+"/"+names[rng.IntN(len(names))], "/")
 	if rng.IntN(4) == 0 {
 		// The path may run through a file; then there is nothing to delete.
-		_ = os.RemoveAll(filepath.Join(g.dir, filepath.FromSlash(p)))
+		_ = os.RemoveAll(filepath.Join(g.Dir, filepath.FromSlash(p)))
 		return
 	}
 	// Clear files that block the directories of p.
 	segs := strings.Split(p, "/")
 	for i := 1; i < len(segs); i++ {
-		q := filepath.Join(g.dir, filepath.FromSlash(strings.Join(segs[:i], "/")))
+		q := filepath.Join(g.Dir, filepath.FromSlash(strings.Join(segs[:i], "/")))
 		if fi, err := os.Stat(q); err == nil && !fi.IsDir() {
-			g.remove(strings.Join(segs[:i], "/"))
+			g.Remove(strings.Join(segs[:i], "/"))
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(g.dir, filepath.FromSlash(p))); err == nil && fi.IsDir() {
-		g.remove(p)
+	if fi, err := os.Stat(filepath.Join(g.Dir, filepath.FromSlash(p))); err == nil && fi.IsDir() {
+		g.Remove(p)
 	}
-	g.write(p, fmt.Sprintf("content %d\n", rng.IntN(5)))
+	g.Write(p, fmt.Sprintf("content %d\n", rng.IntN(5)))
 	if rng.IntN(8) == 0 {
-		_ = os.Chmod(filepath.Join(g.dir, filepath.FromSlash(p)), 0o755)
+		_ = os.Chmod(filepath.Join(g.Dir, filepath.FromSlash(p)), 0o755)
 	}
 }
 
@@ -51,44 +51,44 @@ func TestMatchesGitOnRandomHistories(t *testing.T) {
 			for i := 0; i < 6; i++ {
 				randomEdit(g, rng)
 			}
-			g.commit("root")
+			g.Commit("root")
 			branches := []string{"main"}
 			for c := 0; c < 14; c++ {
 				br := branches[rng.IntN(len(branches))]
-				g.git("checkout", "-q", br)
+				g.Git("checkout", "-q", br)
 				switch {
 				case len(branches) < 4 && rng.IntN(3) == 0:
 					nb := fmt.Sprintf("b%d", c)
-					g.git("checkout", "-q", "-b", nb)
+					g.Git("checkout", "-q", "-b", nb)
 					branches = append(branches, nb)
 				case len(branches) > 1 && rng.IntN(5) == 0:
 					other := branches[rng.IntN(len(branches))]
 					if other != br {
-						g.tick++
-						g.git("merge", "-q", "--no-edit", "-s", "ours", other)
+						g.Tick()
+						g.Git("merge", "-q", "--no-edit", "-s", "ours", other)
 					}
 					continue
 				}
 				for i := 0; i < 1+rng.IntN(4); i++ {
 					randomEdit(g, rng)
 				}
-				g.commit(fmt.Sprintf("c%d", c))
+				g.Commit(fmt.Sprintf("c%d", c))
 			}
 			if seed%2 == 0 {
-				g.git("gc", "-q")
+				g.Git("gc", "-q")
 			}
 			compared, nonEmpty := 0, 0
 			for _, base := range branches {
 				for _, head := range branches {
-					all := g.git("merge-base", "--all", base, head)
+					all := g.Git("merge-base", "--all", base, head)
 					if strings.Contains(all, "\n") {
 						continue // criss-cross: git's pick is not specified
 					}
-					res := changed(t, g.dir, base, head)
+					res := changed(t, g.Dir, base, head)
 					if res.MergeBase.String() != all {
 						t.Errorf("merge base of %s and %s = %s, git says %s", base, head, res.MergeBase, all)
 					}
-					if got, want := paths(res.Changes), g.gitDiff(base, head); !reflect.DeepEqual(got, want) {
+					if got, want := paths(res.Changes), g.Diff(base, head); !reflect.DeepEqual(got, want) {
 						t.Errorf("%s...%s: got %q, git says %q", base, head, got, want)
 					}
 					compared++
