@@ -118,19 +118,22 @@ func Parse(file string, b []byte) (*Spec, error) {
 		}
 		return nil, Errors{{File: file, Line: line, Msg: "the top level must be a mapping (project:, image:, tasks: ...)"}}
 	}
-	lines, via := LineMap{}, LineMap{}
-	walk(doc.Content[0], "", lines, via, 0, 0)
-	names := entityNames(doc.Content[0])
-
-	s := &Spec{File: file, Lines: lines, Via: via}
+	// Decode first: the decoder refuses alias bombs ("excessive
+	// aliasing") before the line walk below could expand them.
+	s := &Spec{}
 	sdec := yaml.NewDecoder(bytes.NewReader(b))
 	sdec.KnownFields(true)
+	derr := sdec.Decode(s)
+	var te *yaml.TypeError
+	if derr != nil && !errors.As(derr, &te) {
+		return nil, Errors{syntaxError(file, derr)}
+	}
+	lines, via := LineMap{}, LineMap{}
+	budget := maxWalk
+	walk(doc.Content[0], "", lines, via, 0, 0, &budget)
+	names := entityNames(doc.Content[0])
 	var es Errors
-	if err := sdec.Decode(s); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, Errors{syntaxError(file, err)}
-		}
+	if te != nil {
 		for _, m := range te.Errors {
 			es = append(es, typeError(file, m, lines, names))
 		}
@@ -258,16 +261,22 @@ func goTypeName(t string) string {
 	return "a " + strings.ToLower(t)
 }
 
+// maxWalk bounds the nodes the line walk visits (aliases can multiply a
+// small document); a spec large enough to reach it still parses, with the
+// lines of what is past the budget reported at their closest ancestor.
+const maxWalk = 200_000
+
 // walk records the line of every value in the tree under its field path.
 // Aliases are followed; values reached through one keep the line they are
 // written on, and via records the alias line.
-func walk(n *yaml.Node, path string, lines, via LineMap, aliasLine, depth int) {
-	if depth > 64 {
-		return // alias loops are rejected by the decoder anyway
+func walk(n *yaml.Node, path string, lines, via LineMap, aliasLine, depth int, budget *int) {
+	*budget--
+	if depth > 64 || *budget < 0 {
+		return // alias loops and bombs are rejected by the decoder anyway
 	}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias != nil {
-			walk(n.Alias, path, lines, via, n.Line, depth+1)
+			walk(n.Alias, path, lines, via, n.Line, depth+1, budget)
 			if path != "" {
 				lines[path] = n.Line // the use site names the field
 			}
@@ -297,7 +306,7 @@ func walk(n *yaml.Node, path string, lines, via LineMap, aliasLine, depth int) {
 					for t.Kind == yaml.AliasNode && t.Alias != nil {
 						t = t.Alias
 					}
-					walk(t, path, lines, via, al, depth+1)
+					walk(t, path, lines, via, al, depth+1, budget)
 				}
 				continue
 			}
@@ -309,12 +318,12 @@ func walk(n *yaml.Node, path string, lines, via LineMap, aliasLine, depth int) {
 			if aliasLine > 0 {
 				via[p] = aliasLine
 			}
-			walk(v, p, lines, via, aliasLine, depth+1)
+			walk(v, p, lines, via, aliasLine, depth+1, budget)
 			lines[p] = k.Line
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			walk(c, fmt.Sprintf("%s[%d]", path, i), lines, via, aliasLine, depth+1)
+			walk(c, fmt.Sprintf("%s[%d]", path, i), lines, via, aliasLine, depth+1, budget)
 		}
 	}
 }
