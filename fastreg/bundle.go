@@ -202,7 +202,7 @@ func (b *Bundle) write(ctx context.Context, o *options, entries []entry, src sou
 			os.Remove(f.Name())
 		}
 	}()
-	res, err := writeTarball(ctx, f, entries, src, o.concurrency, gitHash)
+	res, err := writeTarball(ctx, f, entries, src, o, gitHash)
 	if err != nil {
 		return fmt.Errorf("writing bundle: %w", err)
 	}

@@ -27,9 +27,9 @@ const (
 type Limits struct {
 	// MaxBytes bounds the uncompressed tar stream (what Bundle.Size counts),
 	// counted as it is decompressed, so a decompression bomb stops here.
-	MaxBytes int64
+	MaxBytes int64 `json:"maxBytes"`
 	// MaxFiles bounds the number of members.
-	MaxFiles int
+	MaxFiles int `json:"maxFiles"`
 }
 
 func (l Limits) withDefaults() Limits {
@@ -48,9 +48,10 @@ func (l Limits) withDefaults() Limits {
 // r is the bundle as stored (gzip-compressed tar; a plain tar is accepted
 // too) and want the sha256 of the uncompressed tar. Extract works in two
 // passes. The first decompresses r into a temporary file next to root while
-// hashing it and checking every member, counting decompressed bytes as it
-// goes; nothing is created in root's place unless the digest matches and
-// every member is acceptable. The second unpacks the verified file through
+// hashing it and checking every member header, counting decompressed bytes
+// as it goes; a refused member stops it at once (whatever the digest), and
+// nothing is created in root's place unless the digest matches and every
+// member is acceptable. The second unpacks the verified file through
 // os.Root into a temporary directory next to root, which is renamed to root
 // only on success and removed otherwise.
 //
@@ -107,6 +108,11 @@ func stage(ctx context.Context, r io.Reader, root string, want v1.Hash, limits L
 	tee := io.TeeReader(lim, io.MultiWriter(sum, bw))
 
 	current, memberErr, formatErr := scanMembers(tar.NewReader(tee), newMemberCheck(limits))
+	if memberErr != nil {
+		// Refused whatever the digest: stop reading now rather than pull
+		// the rest of a hostile stream through.
+		return nil, fmt.Errorf("extracting bundle %s: %w", want, memberErr)
+	}
 	// The digest covers the whole stream, trailing blocks included.
 	_, drainErr := io.Copy(io.Discard, tee)
 	switch {
@@ -122,9 +128,6 @@ func stage(ctx context.Context, r io.Reader, root string, want v1.Hash, limits L
 	}
 	if formatErr != nil {
 		return nil, fmt.Errorf("extracting bundle %s: %w", want, formatErr)
-	}
-	if memberErr != nil {
-		return nil, fmt.Errorf("extracting bundle %s: %w", want, memberErr)
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("extracting bundle: writing temporary file: %w", err)
@@ -145,6 +148,9 @@ func scanMembers(tr *tar.Reader, check *memberCheck) (current string, memberErr 
 			return current, nil, nil
 		}
 		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
+			if current == "" {
+				return current, nil, fmt.Errorf("reading the first tar header: %w", err)
+			}
 			return current, nil, fmt.Errorf("reading tar after member %q: %w", current, err)
 		}
 		current = hdr.Name

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
 )
 
 // testRepo is a git repository a test made with the git CLI.
@@ -101,19 +100,7 @@ type member struct {
 // readBundle reads every member of a built bundle, in order.
 func readBundle(t *testing.T, b *Bundle) []member {
 	t.Helper()
-	f, err := b.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := uncompressed(t, b)
 	if int64(len(raw)) != b.Size {
 		t.Fatalf("tar is %d bytes, bundle says %d", len(raw), b.Size)
 	}
@@ -163,4 +150,9 @@ func buildWith(t *testing.T, fn func(context.Context, string, ...Option) (*Bundl
 func sha(b []byte) v1.Hash {
 	sum := sha256.Sum256(b)
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+}
+
+// withStreamAbove lowers the size above which contents are streamed.
+func withStreamAbove(n int64) Option {
+	return func(o *options) error { o.streamAbove = n; return nil }
 }

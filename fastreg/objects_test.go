@@ -26,7 +26,7 @@ func TestBuildReadsEveryObjectStorage(t *testing.T) {
 		return b.String()[:n]
 	}
 	base := text(20_000)
-	big := text(streamThreshold + 300_000)
+	big := text(300_000)
 	files := map[string]string{"big.txt": big}
 	for i := range 40 {
 		// Near-copies of one text: git stores most of them as deltas.
@@ -36,7 +36,9 @@ func TestBuildReadsEveryObjectStorage(t *testing.T) {
 	r.write(map[string]string{"big.txt": big[:5000] + "changed\n" + big[5000:]})
 	r.commit("edit big file")
 
-	loose := build(t, r.dir)
+	// Lower the streaming threshold so big.txt takes the streaming paths.
+	stream := withStreamAbove(64 << 10)
+	loose := build(t, r.dir, stream)
 	if n := countLoose(t, r.dir); n == 0 {
 		t.Fatal("expected loose objects")
 	}
@@ -50,7 +52,7 @@ func TestBuildReadsEveryObjectStorage(t *testing.T) {
 		name string
 		pack []string
 	}{
-		{"ofs deltas", []string{"repack", "-a", "-d", "-f", "-q", "--window=50", "--depth=50"}},
+		{"ofs deltas", []string{"repack", "-a", "-d", "-f", "-q", "--window=20", "--depth=20"}},
 		// pack-objects without --delta-base-offset writes REF_DELTA objects.
 		{"ref deltas", nil},
 	}
@@ -67,7 +69,7 @@ func TestBuildReadsEveryObjectStorage(t *testing.T) {
 			if deltas := r.git("-c", "core.bigFileThreshold=1g", "verify-pack", "-v", packIdx(t, r.dir)); !strings.Contains(deltas, "chain length") {
 				t.Fatalf("pack holds no deltas:\n%s", deltas)
 			}
-			b := build(t, r.dir)
+			b := build(t, r.dir, stream)
 			if b.Digest != loose.Digest || b.CompressedDigest != loose.CompressedDigest {
 				t.Errorf("digest %s, loose objects gave %s", b.Digest, loose.Digest)
 			}
@@ -105,7 +107,7 @@ func refDeltaPack(t *testing.T, r *testRepo) {
 	packDir := filepath.Join(r.dir, ".git", "objects", "pack")
 	old, _ := filepath.Glob(filepath.Join(packDir, "pack-*"))
 	objs := r.git("rev-list", "--objects", "--all")
-	r.gitIn(objs+"\n", "pack-objects", "-q", "--window=50", "--depth=50", filepath.Join(packDir, "pack"))
+	r.gitIn(objs+"\n", "pack-objects", "-q", "--window=20", "--depth=20", filepath.Join(packDir, "pack"))
 	for _, f := range old {
 		if err := os.Remove(f); err != nil {
 			t.Fatal(err)

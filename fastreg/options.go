@@ -23,6 +23,9 @@ type options struct {
 	tempDir     string
 	concurrency int
 	log         *slog.Logger
+	// streamAbove: blobs larger than this are streamed, not read whole
+	// (streamThreshold; tests lower it to cover both paths cheaply).
+	streamAbove int64
 }
 
 func newOptions(opts []Option) (*options, error) {
@@ -31,6 +34,7 @@ func newOptions(opts []Option) (*options, error) {
 		maxSize:     DefaultMaxSize,
 		tempDir:     os.TempDir(),
 		concurrency: runtime.GOMAXPROCS(0),
+		streamAbove: streamThreshold,
 		log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, opt := range opts {

@@ -25,8 +25,8 @@ import (
 const (
 	gzipLevel     = 6
 	gzipBlockSize = 1 << 20
-	// streamThreshold: blobs larger than this are streamed from the object
-	// database rather than read into memory first.
+	// streamThreshold: blobs larger than this are streamed from the source
+	// rather than read into memory first.
 	streamThreshold = 8 << 20
 )
 
@@ -43,8 +43,8 @@ type tarResult struct {
 
 // source gives the content of entries, safely from several goroutines.
 type source interface {
-	// read returns the whole content of e (at most streamThreshold bytes),
-	// in buf if it is large enough.
+	// read returns the whole content of e (small enough to hold), in buf
+	// if it is large enough.
 	read(e *entry, buf []byte) ([]byte, error)
 	// open streams the content of e.
 	open(e *entry) (io.ReadCloser, error)
@@ -91,7 +91,8 @@ type slot struct {
 // (bounded by prefetchWindow bytes), and pgzip compresses blocks on as many.
 // When gitHash is set it fills in each entry's git blob id from the bytes it
 // wrote (worktree bundles compare them with HEAD).
-func writeTarball(ctx context.Context, dst io.Writer, entries []entry, src source, concurrency int, gitHash bool) (tarResult, error) {
+func writeTarball(ctx context.Context, dst io.Writer, entries []entry, src source, o *options, gitHash bool) (tarResult, error) {
+	concurrency := o.concurrency
 	csum := sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(dst, csum)}
 	gz, err := pgzip.NewWriterLevel(cw, gzipLevel)
@@ -120,7 +121,7 @@ func writeTarball(ctx context.Context, dst io.Writer, entries []entry, src sourc
 			switch {
 			case s.e.kind == kindSymlink:
 				close(s.done)
-			case s.e.size > streamThreshold:
+			case s.e.size > o.streamAbove:
 				s.stream = true
 				close(s.done)
 			default:

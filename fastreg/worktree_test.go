@@ -20,12 +20,13 @@ func TestBuildWorktreeCleanEqualsCommit(t *testing.T) {
 		"runway.yaml": "project: demo\n", "src/a.py": "a\n", "src/run.sh*": "#!/bin/sh\n",
 		"src/l": "-> a.py", ".runwayignore": "*.md\n", "README.md": "readme\n",
 		".gitignore": "*.log\n", "forced.log": "tracked although ignored\n",
+		"data/big.txt": strings.Repeat("streamed from the worktree\n", 5000),
 	})
 	r.git("add", "-f", "forced.log")
 	r.commit("force-add an ignored file")
 	// Ignored files in the worktree do not make it dirty.
 	r.write(map[string]string{"debug.log": "x\n", "notes.md": "excluded by .runwayignore\n"})
-	wt := buildWorktree(t, r.dir)
+	wt := buildWorktree(t, r.dir, withStreamAbove(64<<10))
 	head := build(t, r.dir)
 	if wt.Dirty || wt.Version() != head.Commit {
 		t.Errorf("clean worktree: dirty=%v version %s", wt.Dirty, wt.Version())

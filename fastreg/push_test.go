@@ -1,0 +1,203 @@
+package fastreg
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/store/layout"
+	"github.com/runway-ci/runway/internal/store/remote"
+	"github.com/runway-ci/runway/internal/store/storetest"
+)
+
+func sampleRepo(t *testing.T) *testRepo {
+	return newRepo(t, map[string]string{
+		"runway.yaml":       "project: demo\n",
+		"pipeline/prep.py":  "import sys\nprint('prep', sys.argv)\n",
+		"pipeline/train.py": "print('train')\n",
+		"bin/run*":          "#!/bin/sh\nexec python3 -m pipeline.prep \"$@\"\n",
+		"pipeline/current":  "-> prep.py",
+	})
+}
+
+func TestPushUploadsOnce(t *testing.T) {
+	reg := storetest.NewRegistry(t)
+	s, err := remote.New(reg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := sampleRepo(t)
+	b := build(t, r.dir)
+
+	res, err := Push(ctx, s, "demo", b)
+	if err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	if !res.Uploaded || res.Repo != "demo/bundle" || res.Tag != "sha256-"+b.Digest.Hex {
+		t.Errorf("result %+v", res)
+	}
+	if got := reg.UploadedBytes(); got != b.CompressedSize+int64(len(store.EmptyJSON)) {
+		t.Errorf("registry received %d blob bytes; the bundle is %d bytes", got, b.CompressedSize)
+	}
+	if n := reg.Requests("PUT", storetest.KindManifest); n != 1 || res.UploadedBytes <= b.CompressedSize {
+		t.Errorf("%d manifest PUTs, UploadedBytes %d", n, res.UploadedBytes)
+	}
+
+	m, desc, err := store.GetArtifact(ctx, s, res.Repo, res.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest != res.Manifest.Digest || m.ArtifactType != ArtifactType || len(m.Layers) != 1 ||
+		string(m.Layers[0].MediaType) != LayerMediaType || m.Layers[0].Digest != b.CompressedDigest || m.Layers[0].Size != b.CompressedSize {
+		t.Errorf("manifest %+v", m)
+	}
+	wantAnn := map[string]string{
+		AnnotationDigest: b.Digest.String(),
+		AnnotationSize:   strconv.FormatInt(b.Size, 10),
+		AnnotationFiles:  strconv.Itoa(b.Files),
+	}
+	for k, v := range wantAnn {
+		if m.Annotations[k] != v {
+			t.Errorf("annotation %s = %q, want %q", k, m.Annotations[k], v)
+		}
+	}
+
+	// Again, and from a fresh build of another commit with the same tree:
+	// nothing is sent.
+	reg.ResetCounters()
+	r.commit("same tree, new commit")
+	next := build(t, r.dir)
+	again, err := Push(ctx, s, "demo", next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Commit == b.Commit || again.Uploaded || again.UploadedBytes != 0 || again.Manifest.Digest != res.Manifest.Digest {
+		t.Errorf("second push %+v", again)
+	}
+	if reg.UploadedBytes() != 0 || reg.Requests("PUT", storetest.KindManifest) != 0 || reg.Requests("POST", storetest.KindUpload) != 0 {
+		t.Errorf("second push wrote to the registry: %v", reg.Counts())
+	}
+}
+
+func TestPushAndFetchRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	reg := storetest.NewRegistry(t)
+	rs, err := remote.New(reg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := layout.New(t.TempDir(), layout.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sampleRepo(t)
+	b := build(t, r.dir)
+	for name, s := range map[string]store.Store{"remote": rs, "layout": ls} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Push(ctx, s, "demo", b); err != nil {
+				t.Fatal(err)
+			}
+			root := filepath.Join(t.TempDir(), "code")
+			if err := Fetch(ctx, s, "demo", b.Digest, root, Limits{}); err != nil {
+				t.Fatalf("Fetch: %v", err)
+			}
+			checkTree(t, root, map[string]string{
+				"runway.yaml":       "project: demo\n",
+				"pipeline/prep.py":  "import sys\nprint('prep', sys.argv)\n",
+				"pipeline/train.py": "print('train')\n",
+				"bin/run*":          "#!/bin/sh\nexec python3 -m pipeline.prep \"$@\"\n",
+				"pipeline/current":  "-> prep.py",
+			})
+		})
+	}
+	t.Run("unknown bundle", func(t *testing.T) {
+		missing := v1.Hash{Algorithm: "sha256", Hex: b.CompressedDigest.Hex}
+		err := Fetch(ctx, rs, "demo", missing, filepath.Join(t.TempDir(), "code"), Limits{})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestFetchRefusesTamperedLayer(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := layout.New(dir, layout.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := build(t, sampleRepo(t).dir)
+	if _, err := Push(ctx, s, "demo", b); err != nil {
+		t.Fatal(err)
+	}
+	// Swap the stored layer for another valid bundle of the same size.
+	blob := filepath.Join(dir, "blobs", "sha256", b.CompressedDigest.Hex)
+	other := build(t, newRepo(t, map[string]string{"x": "y"}).dir)
+	raw, err := os.ReadFile(other.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blob, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	err = Fetch(ctx, s, "demo", b.Digest, filepath.Join(parent, "code"), Limits{})
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("err = %v, want ErrDigestMismatch", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// checkTree compares a directory with files (newRepo's notation).
+func checkTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	seen := 0
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		seen++
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.Type()&os.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			if files[rel] != "-> "+target {
+				t.Errorf("%s -> %s, want %q", rel, target, files[rel])
+			}
+			return nil
+		}
+		want, ok := files[rel]
+		wantMode := os.FileMode(0o644)
+		if !ok {
+			want, ok = files[rel+"*"]
+			wantMode = 0o755
+		}
+		got, _ := os.ReadFile(p)
+		if !ok || string(got) != want || info.Mode().Perm() != wantMode {
+			t.Errorf("%s: %q mode %v, want %q mode %v", rel, got, info.Mode().Perm(), want, wantMode)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(files) {
+		t.Errorf("%d files extracted, want %d", seen, len(files))
+	}
+}
