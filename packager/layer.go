@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -200,7 +201,7 @@ func writeEntry(tw *tar.Writer, e entry) error {
 
 // ErrUnsupportedFile means the install command left something in the staging
 // directory that a layer cannot hold portably (a FIFO, socket or device).
-var ErrUnsupportedFile = fmt.Errorf("unsupported file type in dependency layer")
+var ErrUnsupportedFile = errors.New("unsupported file type in dependency layer")
 
 // collectEntries walks root and returns its contents as layer entries
 // sorted by full path, with modes normalised: directories 0755, regular
