@@ -187,6 +187,7 @@ func (e *Engine) newExecution(p *plan, inputs Values) *Execution {
 		Inputs:      inputs,
 		Parallelism: e.parallelism,
 		Created:     now,
+		plan:        p,
 	}
 	for _, n := range p.nodes {
 		c := CacheMiss
@@ -269,9 +270,12 @@ func (e *Engine) Execute(ctx context.Context, ex *Execution, obs Observer) (*Exe
 	if ex == nil || ex.Status != StatusQueued {
 		return nil, fmt.Errorf("executing: want a queued execution from Launch or LaunchRecovery")
 	}
-	p, err := resolve(ctx, e.store, e.platform, ex.Target)
-	if err != nil {
-		return nil, fmt.Errorf("executing %s: %w", ex.ID, err)
+	p := ex.plan
+	if p == nil || p.target != ex.Target {
+		var err error
+		if p, err = resolve(ctx, e.store, e.platform, ex.Target); err != nil {
+			return nil, fmt.Errorf("executing %s: %w", ex.ID, err)
+		}
 	}
 	host, _ := os.Hostname()
 	rec := newRecorder(ctx, e, ex, obs)

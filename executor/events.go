@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // EventType names a state change of an execution.
@@ -59,6 +60,10 @@ func newRecorder(ctx context.Context, e *Engine, ex *Execution, obs Observer) *r
 	return r
 }
 
+// saveInterval is the least time between two progress writes of a
+// record; the final write is not delayed.
+const saveInterval = 100 * time.Millisecond
+
 func (r *recorder) saveLoop(ctx context.Context) {
 	defer close(r.done)
 	for {
@@ -66,6 +71,13 @@ func (r *recorder) saveLoop(ctx context.Context) {
 		case <-r.stop:
 			return
 		case <-r.dirty:
+			t := time.NewTimer(saveInterval)
+			select {
+			case <-r.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
 			snap := r.snapshot()
 			if err := saveExecution(ctx, r.e.store, snap); err != nil {
 				r.e.log.Warn("saving execution record", "execution", snap.ID, "err", err)

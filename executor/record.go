@@ -71,6 +71,10 @@ type Execution struct {
 	Started        *time.Time     `json:"started,omitempty"`
 	Finished       *time.Time     `json:"finished,omitempty"`
 	Owner          Owner          `json:"owner"`
+
+	// plan is the resolved target when this value came from Launch, so
+	// that Execute does not read the entities again.
+	plan *plan
 }
 
 // Owner is the process that runs an execution; recover uses it to tell a

@@ -111,6 +111,11 @@ func runSpec(ctx context.Context, sp *Spec, o options, stdout, stderr io.Writer)
 	if o.open == nil {
 		return &Result{Failure: &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonStart, Message: "exec-task was built without a store opener", Permanent: true}}
 	}
+	if !needsStore(sp) {
+		// Scalars in and out and no bundle: the store is never touched,
+		// so it is not opened (this keeps a no-op node cheap).
+		return Run(ctx, sp, nil, o.fetch, stdout, stderr)
+	}
 	s, err := o.open(ctx, sp.Store)
 	if err != nil {
 		return &Result{Failure: &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonStore, Message: fmt.Sprintf("opening store %s: %v", sp.Store, err)}}
@@ -123,4 +128,23 @@ func writeResult(sp *Spec, res *Result, stdout io.Writer) error {
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	return WriteJSON(sp.ResultFile, res)
+}
+
+// needsStore reports whether an attempt reads or writes the store: a
+// bundle to fetch, or a file or dir input or output.
+func needsStore(sp *Spec) bool {
+	if sp.Task.Bundle != "" {
+		return true
+	}
+	for _, v := range sp.Inputs {
+		if v.Type.IsBlob() {
+			return true
+		}
+	}
+	for _, t := range sp.Outputs {
+		if t.IsBlob() {
+			return true
+		}
+	}
+	return false
 }

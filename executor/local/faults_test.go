@@ -2,10 +2,10 @@ package local_test
 
 import (
 	"archive/tar"
-	"io"
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
