@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 func TestBuildSelectsFiles(t *testing.T) {
@@ -340,5 +342,39 @@ func TestBundleWriteFileAndClose(t *testing.T) {
 	}
 	if err := b.WriteFile(out); err == nil {
 		t.Errorf("WriteFile after Close succeeded")
+	}
+}
+
+func TestBuildReportsBrokenObjects(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, path string)
+		want    string
+	}{
+		{"missing", func(t *testing.T, p string) { os.Remove(p) }, "pipeline/b.py"},
+		{"garbage", func(t *testing.T, p string) {
+			os.Chmod(p, 0o644)
+			os.WriteFile(p, []byte("not zlib at all"), 0o644)
+		}, "pipeline/b.py"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			files := map[string]string{"pipeline/b.py": "the blob we break\n"}
+			for i := range 50 {
+				files[fmt.Sprintf("pipeline/f%02d.py", i)] = strings.Repeat("x", i*100)
+			}
+			r := newRepo(t, files)
+			h := r.git("rev-parse", "HEAD:pipeline/b.py")
+			tc.breakIt(t, filepath.Join(r.dir, ".git", "objects", h[:2], h[2:]))
+			tmp := t.TempDir()
+			_, err := Build(context.Background(), r.dir, WithTempDir(tmp))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.want)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("temp files left: %v", left)
+			}
+		})
 	}
 }
