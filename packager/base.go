@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -164,3 +166,23 @@ func (o *ociView) Manifest() (*v1.Manifest, error)     { return o.manifest.DeepC
 func (o *ociView) RawManifest() ([]byte, error)        { return json.Marshal(o.manifest) }
 func (o *ociView) Digest() (v1.Hash, error)            { return partial.Digest(o) }
 func (o *ociView) Size() (int64, error)                { return partial.Size(o) }
+
+// Scratch names the empty base image ("image.base" empty or "scratch"): the
+// image is the dependency layer and the runway binary alone. It suits the
+// local executor and fully static tasks; name a real base for containers
+// that need an interpreter.
+const Scratch = "scratch"
+
+// scratchBase is the empty image for platform. It has no digest to record.
+func scratchBase(p v1.Platform) (*Base, error) {
+	img, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{
+		OS: p.OS, Architecture: p.Architecture, Variant: p.Variant,
+		RootFS: v1.RootFS{Type: "layers"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("making the scratch base: %w", err)
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	return &Base{Name: Scratch, Image: img}, nil
+}

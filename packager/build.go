@@ -99,8 +99,8 @@ func (r Request) validate() error {
 	if !hashPattern.MatchString(r.Hash) {
 		errs = append(errs, fmt.Errorf("dependency hash %q is not 1 to 64 lowercase hex digits", r.Hash))
 	}
-	if r.Image.Base == "" {
-		errs = append(errs, errors.New("image.base is empty"))
+	if r.Image.Base == "" || r.Image.Base == Scratch {
+		// An empty base is scratch: nothing to pull.
 	} else if _, err := name.ParseReference(r.Image.Base); err != nil {
 		errs = append(errs, fmt.Errorf("image.base %q: %w", r.Image.Base, err))
 	}
@@ -210,7 +210,13 @@ func existing(ctx context.Context, s store.Store, repo, tag string) (v1.Descript
 // caller removes after the push.
 func build(ctx context.Context, req Request, o *options, work string, res *Result) (v1.Image, error) {
 	log := o.log.With("repo", res.Repo, "tag", res.Tag)
-	base, err := o.resolver.ResolveBase(ctx, req.Image.Base, o.platform)
+	var base *Base
+	var err error
+	if req.Image.Base == "" || req.Image.Base == Scratch {
+		base, err = scratchBase(o.platform)
+	} else {
+		base, err = o.resolver.ResolveBase(ctx, req.Image.Base, o.platform)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -260,9 +266,9 @@ func build(ctx context.Context, req Request, o *options, work string, res *Resul
 	if err != nil {
 		return nil, fmt.Errorf("adding layers to base image %q: %w", req.Image.Base, err)
 	}
-	annotations := map[string]string{
-		AnnotationBaseName:   base.Name,
-		AnnotationBaseDigest: base.Digest.String(),
+	annotations := map[string]string{AnnotationBaseName: base.Name}
+	if base.Digest != (v1.Hash{}) {
+		annotations[AnnotationBaseDigest] = base.Digest.String()
 	}
 	if req.Revision != "" {
 		annotations[AnnotationRevision] = req.Revision

@@ -537,7 +537,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 		{"project in upper case", func(r *packager.Request) { r.Project = "Fraud" }, packager.ErrInvalidRequest, `project "Fraud"`},
 		{"hash not hex", func(r *packager.Request) { r.Hash = "../../etc" }, packager.ErrInvalidRequest, "dependency hash"},
 		{"hash empty", func(r *packager.Request) { r.Hash = "" }, packager.ErrInvalidRequest, "dependency hash"},
-		{"no base", func(r *packager.Request) { r.Image.Base = "" }, packager.ErrInvalidRequest, "image.base is empty"},
+		{"bad base", func(r *packager.Request) { r.Image.Base = "Not A Ref!" }, packager.ErrInvalidRequest, "image.base"},
 		{"base not a reference", func(r *packager.Request) { r.Image.Base = "UPPER CASE:!!" }, packager.ErrInvalidRequest, "UPPER CASE"},
 		{"install without repo dir", func(r *packager.Request) { r.RepoDir = filepath.Join(r.RepoDir, "missing") }, packager.ErrInvalidRequest, "repository directory"},
 		{"install with empty program", func(r *packager.Request) { r.Image.Install = []string{""} }, packager.ErrInvalidRequest, "names no program"},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // ErrNotGitRepo means the directory is not inside a git repository and no
@@ -73,4 +74,21 @@ func DetectVersion(dir, explicit string, dirtyDigest func() (string, error)) (Ve
 	info.Version = fmt.Sprintf("%s-dirty-%s", info.Commit, hex[:12])
 	info.Dirty = true
 	return info, nil
+}
+
+// ResolveCommit decides the version of an explicit revision (a PR head):
+// the commit SHA it resolves to. The working tree does not matter.
+func ResolveCommit(dir, rev string) (VersionInfo, error) {
+	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return VersionInfo{}, fmt.Errorf("%s: %w", dir, ErrNotGitRepo)
+	}
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("opening git repository at %s: %w", dir, err)
+	}
+	h, err := repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("resolving revision %q in %s: %w", rev, dir, err)
+	}
+	return VersionInfo{Version: h.String(), Commit: h.String()}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/runway-ci/runway/fastreg"
+	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
@@ -19,9 +20,13 @@ type packaging struct {
 	plat    *platform.Config
 	store   store.Store
 	maxSize string
+	base    string
+	head    string
+	// report is what flow.Package did, for printing.
+	report *flow.PackageReport
 }
 
-func (p *packaging) bundleOptions(s *spec.Spec) ([]fastreg.Option, error) {
+func (p *packaging) bundleOptions() ([]fastreg.Option, error) {
 	limit := p.plat.Bundle.MaxSize
 	if p.maxSize != "" {
 		if !p.plat.Bundle.AllowOverride {
@@ -33,11 +38,18 @@ func (p *packaging) bundleOptions(s *spec.Spec) ([]fastreg.Option, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle size budget %q is not a quantity such as 100Mi", limit)
 	}
-	opts := []fastreg.Option{fastreg.WithMaxSize(q.Value()), fastreg.WithLogger(p.g.Log())}
-	if s != nil {
-		opts = append(opts, fastreg.WithExclude(s.Bundle.Exclude...))
+	return []fastreg.Option{fastreg.WithMaxSize(q.Value()), fastreg.WithLogger(p.g.Log())}, nil
+}
+
+func (p *packaging) request() (flow.PackageRequest, error) {
+	bo, err := p.bundleOptions()
+	if err != nil {
+		return flow.PackageRequest{}, err
 	}
-	return opts, nil
+	return flow.PackageRequest{
+		Repo: p.g.Repo, Base: p.base, Head: p.head, Store: p.store, Platform: p.plat,
+		Log: p.g.Log(), BundleOptions: bo, InstallOutput: p.g.IO.Err,
+	}, nil
 }
 
 // DirtyDigest digests the bundle of an uncommitted working tree.
@@ -46,11 +58,11 @@ func (p *packaging) DirtyDigest() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	opts, err := p.bundleOptions(s)
+	opts, err := p.bundleOptions()
 	if err != nil {
 		return "", err
 	}
-	b, err := fastreg.BuildWorktree(context.Background(), p.g.Repo, opts...)
+	b, err := fastreg.BuildWorktree(context.Background(), p.g.Repo, append(opts, fastreg.WithExclude(flow.BundleExcludes(s)...))...)
 	if err != nil {
 		return "", err
 	}
@@ -58,26 +70,39 @@ func (p *packaging) DirtyDigest() (string, error) {
 	return b.Digest.String(), nil
 }
 
-// Package builds and pushes the code bundle for the version.
+// Package plans, builds the image if it is missing, and ships the bundle.
 func (p *packaging) Package(ctx context.Context, s *spec.Spec, v registrar.VersionInfo) (registrar.Build, error) {
-	opts, err := p.bundleOptions(s)
+	if v.Commit == "" {
+		// --version outside git: there is no commit to package.
+		return registrar.Build{Version: v.Version}, nil
+	}
+	req, err := p.request()
 	if err != nil {
 		return registrar.Build{}, err
 	}
-	var b *fastreg.Bundle
-	if v.Dirty {
-		b, err = fastreg.BuildWorktree(ctx, p.g.Repo, opts...)
-	} else if v.Commit != "" {
-		b, err = fastreg.Build(ctx, p.g.Repo, append(opts, fastreg.WithRevision(v.Commit))...)
-	} else {
-		return registrar.Build{Version: v.Version}, nil // --version outside git: no code to bundle
+	if !v.Dirty {
+		if req.Head == "" {
+			req.Head = v.Commit
+		}
+		return flow.PackageFunc(req, &p.report)(ctx, s, v)
 	}
+	// A dirty tree: the image from HEAD's dependency files, the bundle from
+	// the working tree as it is.
+	req.Head, req.SkipBundle = v.Commit, true
+	rep, err := flow.Package(ctx, req)
+	if err != nil {
+		return registrar.Build{}, err
+	}
+	p.report = rep
+	b, err := fastreg.BuildWorktree(ctx, p.g.Repo, append(req.BundleOptions, fastreg.WithExclude(flow.BundleExcludes(s)...))...)
 	if err != nil {
 		return registrar.Build{}, err
 	}
 	defer b.Close()
-	if _, err := fastreg.Push(ctx, p.store, s.Project, b); err != nil {
+	pushed, err := fastreg.Push(ctx, p.store, s.Project, b)
+	if err != nil {
 		return registrar.Build{}, err
 	}
-	return registrar.Build{Version: v.Version, Bundle: b.Digest.String()}, nil
+	rep.Bundle = flow.BundleReport{Digest: b.Digest.String(), Size: b.Size, Files: b.Files, Uploaded: pushed.Uploaded}
+	return registrar.Build{Version: v.Version, Image: rep.Image.Ref, Bundle: rep.Bundle.Digest}, nil
 }

@@ -65,18 +65,33 @@ func runRegister(cmd *cobra.Command, g *Global, o *RegisterOptions) error {
 	if err != nil {
 		return err
 	}
-	pk := &packaging{g: g, plat: plat, store: st, maxSize: o.MaxSize}
+	if o.Base != "" && o.Version != "" {
+		return Usagef("--version and --base do not go together: a PR head registers under its commit SHA")
+	}
+	head := o.Head
+	if o.Base != "" && head == "" {
+		head = "HEAD"
+	}
+	pk := &packaging{g: g, plat: plat, store: st, maxSize: o.MaxSize, base: o.Base, head: head}
 	rep, err := flow.Register(cmd.Context(), flow.RegisterRequest{
-		Repo: g.Repo, Domain: g.Domain, Version: o.Version, DryRun: o.DryRun,
+		Repo: g.Repo, Domain: g.Domain, Version: o.Version, Head: head, DryRun: o.DryRun,
 		Platform: plat, Store: st, Log: g.Log(),
 		Package: pk.Package, DirtyDigest: pk.DirtyDigest,
 	})
 	if rep != nil {
 		if g.JSON() {
-			if perr := g.PrintJSON(registerJSON(rep)); perr != nil {
+			out := registerJSON(rep)
+			if pk.report != nil {
+				out["plan"] = pk.report.Plan
+				out["packaged"] = map[string]any{"image": pk.report.Image, "bundle": pk.report.Bundle}
+			}
+			if perr := g.PrintJSON(out); perr != nil {
 				return perr
 			}
 		} else {
+			if pk.report != nil {
+				printPackage(g, pk.report)
+			}
 			printRegister(g, rep)
 		}
 	}
@@ -143,4 +158,25 @@ func short(d string) string {
 		return d[:19]
 	}
 	return d
+}
+
+func printPackage(g *Global, r *flow.PackageReport) {
+	p := r.Plan
+	if p.Base != p.Head {
+		fmt.Fprintf(g.IO.Out, "plan %s...%s: %s\n", short(p.Base), short(p.Head), p.Decision)
+		for _, why := range p.Reasons {
+			fmt.Fprintf(g.IO.Out, "  %-6s %s  (%s)\n", why.Effect, why.Path, why.Rule)
+		}
+	}
+	switch {
+	case r.Image.Built:
+		fmt.Fprintf(g.IO.Out, "image built and pushed: %s\n", r.Image.Ref)
+	case r.Image.Reused:
+		fmt.Fprintf(g.IO.Out, "image reused (deps-%s exists): nothing rebuilt\n", short(p.Image.Hash))
+	}
+	if r.Bundle.Uploaded {
+		fmt.Fprintf(g.IO.Out, "bundle uploaded: %s (%d files, %d bytes)\n", r.Bundle.Digest, r.Bundle.Files, r.Bundle.Size)
+	} else if r.Bundle.Digest != "" {
+		fmt.Fprintf(g.IO.Out, "bundle exists: %s (nothing uploaded)\n", r.Bundle.Digest)
+	}
 }

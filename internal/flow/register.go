@@ -19,9 +19,12 @@ import (
 
 // RegisterRequest asks for the entities of a repository to be registered.
 type RegisterRequest struct {
-	Repo     string
-	Domain   string
-	Version  string // explicit version; "" = from git
+	Repo    string
+	Domain  string
+	Version string // explicit version; "" = from git
+	// Head registers this revision (a PR head) instead of the checkout:
+	// the version is the commit it resolves to.
+	Head     string
 	DryRun   bool
 	Platform *platform.Config
 	Store    store.Store
@@ -62,7 +65,12 @@ func Register(ctx context.Context, req RegisterRequest) (*RegisterReport, error)
 	if err := registrar.Validate(ctx, s, copts); err != nil {
 		return nil, err
 	}
-	v, err := registrar.DetectVersion(req.Repo, req.Version, req.DirtyDigest)
+	var v registrar.VersionInfo
+	if req.Head != "" {
+		v, err = registrar.ResolveCommit(req.Repo, req.Head)
+	} else {
+		v, err = registrar.DetectVersion(req.Repo, req.Version, req.DirtyDigest)
+	}
 	if err != nil {
 		return nil, err
 	}

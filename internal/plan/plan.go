@@ -113,9 +113,9 @@ func BundleTreeTag(treeSHA string) string { return "tree-" + treeSHA }
 
 // Annotations plan reads from the bundle manifest under BundleTreeTag.
 const (
-	AnnotationBundleDigest = "dev.runway.bundle.digest" // sha256:<hex> of the uncompressed tar
-	AnnotationBundleSize   = "dev.runway.bundle.size"   // bytes of the uncompressed tar
-	AnnotationBundleFiles  = "dev.runway.bundle.files"  // number of entries
+	AnnotationBundleDigest = "ci.runway.bundle.digest" // sha256:<hex> of the uncompressed tar
+	AnnotationBundleSize   = "ci.runway.bundle.size"   // bytes of the uncompressed tar
+	AnnotationBundleFiles  = "ci.runway.bundle.files"  // number of entries
 )
 
 // Plan diffs merge-base(base, head)..head in the repository containing
@@ -144,7 +144,7 @@ func Plan(ctx context.Context, repoDir, base, head string, opts ...Option) (*Res
 		MergeBase: diff.MergeBase.String(),
 		HeadTree:  diff.HeadTree.String(),
 		Changed:   make([]ChangedPath, len(diff.Changes)),
-		Reasons:   []Reason{},
+		Reasons:   make([]Reason, 0, len(diff.Changes)+1),
 	}
 	for i, c := range diff.Changes {
 		res.Changed[i] = ChangedPath{Path: c.Path, Change: c.Kind}
