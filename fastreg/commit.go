@@ -131,11 +131,10 @@ func (w *treeWalker) walk(t *object.Tree, dir string) error {
 			if w.f.excluded(name) {
 				continue
 			}
-			b, err := readBlob(w.s, te.Hash, 4096, "symlink "+name)
+			target, err := w.linkTarget(name, te.Hash)
 			if err != nil {
 				return err
 			}
-			target := string(b)
 			if w.forBundle && !linkInside(name, target) {
 				return &SymlinkError{Path: name, Target: target}
 			}
@@ -145,6 +144,24 @@ func (w *treeWalker) walk(t *object.Tree, dir string) error {
 		}
 	}
 	return nil
+}
+
+// maxLinkTarget bounds a symlink target (Linux's PATH_MAX).
+const maxLinkTarget = 4096
+
+func (w *treeWalker) linkTarget(name string, h plumbing.Hash) (string, error) {
+	size, err := w.db.size(h)
+	if err != nil {
+		return "", fmt.Errorf("reading symlink %s (%s): %w", name, h, err)
+	}
+	if size > maxLinkTarget {
+		return "", fmt.Errorf("reading symlink %s: target is %d bytes, longer than %d", name, size, maxLinkTarget)
+	}
+	b, err := w.db.read(h, size, nil)
+	if err != nil {
+		return "", fmt.Errorf("reading symlink %s: %w", name, err)
+	}
+	return string(b), nil
 }
 
 func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash, max int64, what string) ([]byte, error) {

@@ -575,8 +575,15 @@ func (db *objectDB) packedStream(p *packFile, off int64) (io.ReadCloser, error) 
 	return &inflating{Reader: io.LimitReader(zr, h.size), close: func() error { db.release(zr, br); return nil }}, nil
 }
 
+// maxInMemory bounds an object read whole (delta bases and results are): a
+// corrupt or hostile header must not make us allocate without limit.
+const maxInMemory = 1 << 30
+
 // readFull reads exactly size bytes from r into buf[:0] (growing it).
 func readFull(r io.Reader, size int64, buf []byte) ([]byte, error) {
+	if size < 0 || size > maxInMemory {
+		return nil, fmt.Errorf("object of %d bytes is too large to hold in memory", size)
+	}
 	if int64(cap(buf)) < size {
 		buf = make([]byte, size)
 	}

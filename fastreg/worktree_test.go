@@ -124,3 +124,37 @@ func TestBuildWorktreeRefuses(t *testing.T) {
 		t.Errorf("over budget: err = %v", err)
 	}
 }
+
+// TestLinkedWorktree: a `git worktree add` checkout keeps its objects and
+// info/exclude in the main repository's git directory.
+func TestLinkedWorktree(t *testing.T) {
+	r := newRepo(t, map[string]string{"a.py": "a\n", "b.py": "b\n"})
+	r.git("repack", "-a", "-d", "-q")
+	linked := filepath.Join(t.TempDir(), "linked")
+	r.git("worktree", "add", "-q", "-b", "side", linked)
+	if err := os.WriteFile(filepath.Join(r.dir, ".git", "info", "exclude"), []byte("*.tmp\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lr := &testRepo{t: t, dir: linked}
+	lr.write(map[string]string{"c.py": "c\n", "scratch.tmp": "x"})
+	repo, err := openRepo(linked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openObjectDB(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(db.packs) != 1 {
+		t.Errorf("object reader found %d packs through the linked worktree, want the main repository's one", len(db.packs))
+	}
+	db.Close()
+	main := build(t, r.dir)
+	if b := build(t, linked); b.Digest != main.Digest {
+		t.Errorf("linked worktree commit bundle %s, main %s", b.Digest, main.Digest)
+	}
+	b := buildWorktree(t, linked)
+	if got := names(readBundle(t, b)); !slices.Equal(got, []string{"a.py", "b.py", "c.py"}) || !b.Dirty {
+		t.Errorf("members %q dirty %v", got, b.Dirty)
+	}
+}
