@@ -19,14 +19,14 @@ import (
 
 // testRepo is a git repository a test made with the git CLI.
 type testRepo struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 }
 
 // newRepo makes a repository with files (path -> content; a content
 // starting with "-> " makes a symlink; a path ending in "*" is executable)
 // and commits them.
-func newRepo(t *testing.T, files map[string]string) *testRepo {
+func newRepo(t testing.TB, files map[string]string) *testRepo {
 	t.Helper()
 	r := &testRepo{t: t, dir: t.TempDir()}
 	r.git("init", "-q", "-b", "main")
