@@ -364,7 +364,7 @@ func (s *staged) unpack(ctx context.Context, root string) (err error) {
 			return fmt.Errorf("extracting bundle: %w", err)
 		}
 		if err := writeMember(r, tr, h, buf); err != nil {
-			return &MemberError{Name: h.Name, Reason: err.Error(), Err: ErrUnsafeMember}
+			return fmt.Errorf("extracting bundle member %q: %w", h.Name, err)
 		}
 	}
 	if err := r.Close(); err != nil {

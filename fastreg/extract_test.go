@@ -147,6 +147,22 @@ func TestExtractRefuses(t *testing.T) {
 	}
 }
 
+// TestExtractCleansUpAfterWriteFailure: a member that passes every check
+// but cannot be written (a 300-byte file name) fails the second pass, which
+// removes what it had written and leaves no root.
+func TestExtractCleansUpAfterWriteFailure(t *testing.T) {
+	long := "d/" + strings.Repeat("n", 300)
+	raw := newTarball().file("a.txt", "a").file(long, "x").done(nil)
+	parent := t.TempDir()
+	err := Extract(context.Background(), bytes.NewReader(raw), filepath.Join(parent, "root"), sha(raw), Limits{})
+	if err == nil || !strings.Contains(err.Error(), long) {
+		t.Fatalf("err = %v, want one naming the member", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
 func TestLinkInside(t *testing.T) {
 	tests := []struct {
 		name, target string
