@@ -15,19 +15,25 @@
 //     and .pack files are memory-mapped and looked up in place (fanout plus
 //     binary search), so opening costs a few syscalls and only the pages
 //     touched are read.
-//   - Objects. Objects are inflated straight from the mapped pack, delta
-//     chains are resolved with go-git's packfile.PatchDelta, and every tree
-//     and commit decoded on the way is kept in a bounded delta-base cache
-//     (trees of one repository delta against each other). Loose objects are
-//     read with go-git's objfile reader, refs (loose, packed, symbolic,
-//     worktrees) with go-git's dotgit. Alternates are followed.
+//   - Objects. Objects are inflated straight from the mapped pack with
+//     klauspost's DEFLATE decoder (1.7x faster than compress/flate on the
+//     benchmark's trees), delta chains are resolved with go-git's
+//     packfile.PatchDelta, and every tree and commit decoded on the way is
+//     kept in a bounded delta-base cache (trees of one repository delta
+//     against each other). Loose objects are read with go-git's objfile
+//     reader. Refs (loose, packed, symbolic, worktrees) are read directly:
+//     go-git's dotgit brings its config parser, whose package initialisation
+//     alone costs 0.4 ms. Alternates are followed.
 //   - Merge base. git's paint-down walk, newest commit first, stopping as
 //     soon as every queued commit is below a common ancestor: it reads the
 //     commits between the tips and the fork point, not the history.
 //   - Diff. Two trees are merged entry by entry in git's sort order
 //     (directories compare as "name/"); a subtree whose hash is equal on both
 //     sides is never read, and tree entries are parsed in place without
-//     allocating. Blobs are never read.
+//     allocating. Blobs are never read. A wide change is split into
+//     subtrees diffed on up to GOMAXPROCS goroutines (at most 4), each with
+//     its own reader over the shared read-only packs; the result is the same
+//     list in the same order.
 //
 // Behaviour worth knowing:
 //   - Renames are a deletion plus an addition (git diff's default rename
@@ -41,5 +47,6 @@
 //     give ErrNoMergeBase; the message says when the clone is shallow.
 //   - SHA-256 repositories and the reftable ref format are not supported.
 //
-// A Repo is not safe for concurrent use; open one per goroutine.
+// A Repo is not safe for concurrent use; open one per goroutine (DiffTrees
+// uses its own workers internally).
 package gitdiff

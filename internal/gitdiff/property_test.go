@@ -91,6 +91,20 @@ func TestMatchesGitOnRandomHistories(t *testing.T) {
 					if got, want := paths(res.Changes), g.Diff(base, head); !reflect.DeepEqual(got, want) {
 						t.Errorf("%s...%s: got %q, git says %q", base, head, got, want)
 					}
+					r, err := Open(g.Dir)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, w := range []int{1, 3} {
+						cs, err := r.diffTrees(context.Background(), res.BaseTree, res.HeadTree, w)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !reflect.DeepEqual(cs, res.Changes) {
+							t.Errorf("%s...%s with %d workers: %q, want %q", base, head, w, paths(cs), paths(res.Changes))
+						}
+					}
+					r.Close()
 					compared++
 					if len(res.Changes) > 0 {
 						nonEmpty++

@@ -22,15 +22,34 @@ type Repo struct {
 	root    string // the directory the caller named
 	gitDir  string
 	refs    refStore
+	shallow map[plumbing.Hash]bool
+	commits map[plumbing.Hash]*commitInfo
+
+	*objectDB // shared with the diff's workers
+	*reader   // this goroutine's
+}
+
+// objectDB is the object database: loose object directories and mapped
+// packs. It is read-only after Open, so readers on several goroutines share
+// it.
+type objectDB struct {
 	objDirs []string
 	packs   []*pack
-	shallow map[plumbing.Hash]bool
+}
 
+// reader reads objects from an objectDB with its own inflater and
+// delta-base cache; it belongs to one goroutine.
+type reader struct {
+	db        *objectDB
 	z         inflater
+	scratch   []byte // delta data, only needed while patching
 	cache     map[cacheKey]cached
 	cacheSize int
 	cacheMax  int
-	commits   map[plumbing.Hash]*commitInfo
+}
+
+func newReader(db *objectDB) *reader {
+	return &reader{db: db, cache: make(map[cacheKey]cached, 256), cacheMax: defaultCacheMax}
 }
 
 type cacheKey struct {
@@ -71,12 +90,13 @@ func Open(dir string) (*Repo, error) {
 		}
 		common = c
 	}
+	db := &objectDB{}
 	r := &Repo{
 		root:     dir,
 		gitDir:   gitDir,
-		cache:    make(map[cacheKey]cached),
-		cacheMax: defaultCacheMax,
 		commits:  make(map[plumbing.Hash]*commitInfo),
+		objectDB: db,
+		reader:   newReader(db),
 	}
 	r.refs = refStore{gitDir: gitDir, commonDir: common}
 	if err := r.addObjectDir(filepath.Join(common, "objects"), 0); err != nil {
@@ -143,7 +163,7 @@ func isGitDir(d string) bool {
 }
 
 // addObjectDir registers an object directory, its packs and its alternates.
-func (r *Repo) addObjectDir(dir string, depth int) error {
+func (r *objectDB) addObjectDir(dir string, depth int) error {
 	if depth > 5 {
 		return fmt.Errorf("alternates nested deeper than 5 at %s", dir)
 	}
@@ -226,13 +246,13 @@ func (r *Repo) Close() error {
 func (r *Repo) GitDir() string { return r.gitDir }
 
 // readObject returns the type and content of h.
-func (r *Repo) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	for i, p := range r.packs {
+func (r *reader) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	for i, p := range r.db.packs {
 		if off := p.find(h); off >= 0 {
 			return r.readPacked(i, off)
 		}
 	}
-	for _, d := range r.objDirs {
+	for _, d := range r.db.objDirs {
 		t, b, err := readLoose(d, h)
 		if err == nil {
 			return t, b, nil
@@ -245,7 +265,7 @@ func (r *Repo) readObject(h plumbing.Hash) (plumbing.ObjectType, []byte, error) 
 }
 
 // hasObject reports whether h exists, without reading it.
-func (r *Repo) hasObject(h plumbing.Hash) bool {
+func (r *objectDB) hasObject(h plumbing.Hash) bool {
 	for _, p := range r.packs {
 		if p.find(h) >= 0 {
 			return true
@@ -299,11 +319,11 @@ type link struct {
 // readPacked resolves the object at off in pack pi, walking its delta chain
 // down to a cached or whole object and patching back up. Every object
 // decoded on the way is cached: bases are shared by many objects.
-func (r *Repo) readPacked(pi int, off int64) (plumbing.ObjectType, []byte, error) {
+func (r *reader) readPacked(pi int, off int64) (plumbing.ObjectType, []byte, error) {
 	if c, ok := r.cache[cacheKey{pi, off}]; ok {
 		return c.typ, c.data, nil
 	}
-	p := r.packs[pi]
+	p := r.db.packs[pi]
 	var chain []link
 	var typ plumbing.ObjectType
 	var base []byte
@@ -337,7 +357,7 @@ func (r *Repo) readPacked(pi int, off int64) (plumbing.ObjectType, []byte, error
 			}
 			break
 		}
-		base, err = r.z.inflate(p.data[at:], size)
+		base, err = r.z.inflate(p.data[at:], size, nil)
 		if err != nil {
 			return 0, nil, fmt.Errorf("object at %d in %s: %w", cur, p.name, err)
 		}
@@ -347,9 +367,12 @@ func (r *Repo) readPacked(pi int, off int64) (plumbing.ObjectType, []byte, error
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		l := chain[i]
-		delta, err := r.z.inflate(p.data[l.dataAt:], l.size)
+		delta, err := r.z.inflate(p.data[l.dataAt:], l.size, r.scratch)
 		if err != nil {
 			return 0, nil, fmt.Errorf("delta at %d in %s: %w", l.off, p.name, err)
+		}
+		if cap(delta) <= 1<<20 {
+			r.scratch = delta[:0] // keep small buffers for the next delta
 		}
 		if base, err = applyDelta(base, delta); err != nil {
 			return 0, nil, fmt.Errorf("delta at %d in %s: %w", l.off, p.name, err)
@@ -359,7 +382,7 @@ func (r *Repo) readPacked(pi int, off int64) (plumbing.ObjectType, []byte, error
 	return typ, base, nil
 }
 
-func (r *Repo) put(k cacheKey, t plumbing.ObjectType, b []byte) {
+func (r *reader) put(k cacheKey, t plumbing.ObjectType, b []byte) {
 	if t == plumbing.BlobObject || len(b) > r.cacheMax/8 {
 		return // blobs are read once; only trees and commits serve as bases here
 	}
