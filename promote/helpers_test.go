@@ -156,3 +156,12 @@ var stores = []storeCase{
 		return s, r
 	}},
 }
+
+func layoutAt(t testing.TB, dir string) store.Store {
+	t.Helper()
+	s, err := layout.New(dir, layout.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

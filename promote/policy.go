@@ -173,11 +173,10 @@ func (p *Promoter) checkPolicy(ctx context.Context, req *Request, ents []*regist
 			return nil, err
 		}
 		ev.Executions = found
-		for _, m := range missing {
-			refuse(name+".requireExecution", fmt.Sprintf("%s has no succeeded execution in %s", m, req.From),
-				fmt.Sprintf("run it in %s (runway run ... --domain %s --version %s) and promote again", req.From, req.From, req.Version))
-		}
-		if len(missing) == 0 {
+		if len(missing) > 0 {
+			refuse(name+".requireExecution", fmt.Sprintf("no succeeded execution in %s ran %s", req.From, strings.Join(missing, ", ")),
+				fmt.Sprintf("run them in %s (a workflow or launch plan run covers its tasks: runway run ... --domain %s --version %s) and promote again", req.From, req.From, req.Version))
+		} else {
 			ev.Rules = append(ev.Rules, name+".requireExecution")
 		}
 	}

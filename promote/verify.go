@@ -46,6 +46,7 @@ func (p *Promoter) Verify(ctx context.Context, project string, kind registrar.Ki
 	for _, v := range versions {
 		type seen struct{ domain, manifest, entity string }
 		var lower []seen
+		checked := map[string]bool{}
 		for _, d := range p.plat.DomainNames() {
 			id := registrar.ID{Project: project, Domain: d, Kind: kind, Name: name, Version: v}
 			repo := id.Repo()
@@ -78,9 +79,10 @@ func (p *Promoter) Verify(ctx context.Context, project string, kind registrar.Ki
 				if l.entity != st.Digest.String() {
 					add(d, v, "entity digest %s differs from %s's %s: the same version must run the same bytes in every domain", st.Digest, l.domain, l.entity)
 				}
-				if l.manifest == desc.Digest.String() {
+				if l.manifest == desc.Digest.String() || checked[d+"|"+l.manifest] {
 					continue
 				}
+				checked[d+"|"+l.manifest] = true
 				// Was l's manifest promoted here? Then the tag must still name it.
 				lh, err := v1Hash(l.manifest)
 				if err != nil {
