@@ -378,3 +378,19 @@ func TestBuildReportsBrokenObjects(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentifyMatchesBuild: the cheap identity is the built bundle's.
+func TestIdentifyMatchesBuild(t *testing.T) {
+	r := sampleRepo(t)
+	b := build(t, r.dir, WithExclude("bin"))
+	id, err := Identify(context.Background(), r.dir, WithExclude("bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != (Identity{Digest: b.Digest, Size: b.Size, Files: b.Files, Commit: b.Commit}) {
+		t.Errorf("Identify = %+v, Build gave %s %d %d %s", id, b.Digest, b.Size, b.Files, b.Commit)
+	}
+	if _, err := Identify(context.Background(), r.dir, WithMaxSize(10)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over budget: err = %v", err)
+	}
+}

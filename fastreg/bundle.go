@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -140,6 +141,30 @@ func (b *Bundle) Close() error {
 // default HEAD), read from git objects, not from the worktree; minus
 // bundle.exclude globs (WithExclude) and the commit's .runwayignore.
 func Build(ctx context.Context, repoDir string, opts ...Option) (*Bundle, error) {
+	p, err := listForBundle(ctx, repoDir, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer p.db.Close()
+	b := &Bundle{Commit: p.commit.Hash.String(), Skipped: p.skipped}
+	if err := b.write(ctx, p.o, p.entries, commitSource{db: p.db}, false); err != nil {
+		return nil, err
+	}
+	p.o.log.DebugContext(ctx, "built bundle", "commit", b.Commit, "digest", b.Digest, "files", b.Files, "size", b.Size, "compressed", b.CompressedSize)
+	return b, nil
+}
+
+// commitListing is a commit's bundle entries, within budget, and the open
+// object database to read them from (the caller closes db).
+type commitListing struct {
+	o       *options
+	db      *objectDB
+	commit  *object.Commit
+	entries []entry
+	skipped []Skipped
+}
+
+func listForBundle(ctx context.Context, repoDir string, opts []Option) (*commitListing, error) {
 	o, repo, err := begin(repoDir, opts)
 	if err != nil {
 		return nil, err
@@ -152,20 +177,15 @@ func Build(ctx context.Context, repoDir string, opts ...Option) (*Bundle, error)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
 	entries, skipped, err := listCommit(ctx, repo, db, c, o.exclude, true)
+	if err == nil {
+		err = checkBudget(entries, o.maxSize)
+	}
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
-	if err := checkBudget(entries, o.maxSize); err != nil {
-		return nil, err
-	}
-	b := &Bundle{Commit: c.Hash.String(), Skipped: skipped}
-	if err := b.write(ctx, o, entries, commitSource{db: db}, false); err != nil {
-		return nil, err
-	}
-	o.log.DebugContext(ctx, "built bundle", "commit", b.Commit, "digest", b.Digest, "files", b.Files, "size", b.Size, "compressed", b.CompressedSize)
-	return b, nil
+	return &commitListing{o: o, db: db, commit: c, entries: entries, skipped: skipped}, nil
 }
 
 // begin applies options and opens the repository.
@@ -179,6 +199,33 @@ func begin(repoDir string, opts []Option) (*options, *git.Repository, error) {
 		return nil, nil, err
 	}
 	return o, repo, nil
+}
+
+// Identity is what names a bundle, computed without compressing or
+// writing anything.
+type Identity struct {
+	Digest v1.Hash `json:"digest"`
+	Size   int64   `json:"size"`
+	Files  int     `json:"files"`
+	Commit string  `json:"commit"`
+}
+
+// Identify computes the identity Build would give the same commit (digest,
+// size, files) by reading and hashing the tar without compressing it or
+// writing a file: for `runway plan`, which reports the bundle and checks
+// whether the store has it before anything is built. It applies the same
+// options (revision, exclude, budget).
+func Identify(ctx context.Context, repoDir string, opts ...Option) (Identity, error) {
+	p, err := listForBundle(ctx, repoDir, opts)
+	if err != nil {
+		return Identity{}, err
+	}
+	defer p.db.Close()
+	res, err := writeTarball(ctx, nil, p.entries, commitSource{db: p.db}, p.o, false)
+	if err != nil {
+		return Identity{}, fmt.Errorf("hashing bundle: %w", err)
+	}
+	return Identity{Digest: res.digest, Size: res.size, Files: len(p.entries), Commit: p.commit.Hash.String()}, nil
 }
 
 func checkBudget(entries []entry, max int64) error {

@@ -87,14 +87,17 @@ type slot struct {
 }
 
 // writeTarball writes entries (sorted) as a reproducible gzip-compressed tar
-// to dst. Up to concurrency goroutines read contents ahead of the writer
+// to dst; with a nil dst it only hashes the uncompressed tar. Up to concurrency goroutines read contents ahead of the writer
 // (bounded by prefetchWindow bytes), and pgzip compresses blocks on as many.
 // When gitHash is set it fills in each entry's git blob id from the bytes it
 // wrote (worktree bundles compare them with HEAD).
 func writeTarball(ctx context.Context, dst io.Writer, entries []entry, src source, o *options, gitHash bool) (tarResult, error) {
 	concurrency := o.concurrency
 	csum := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(dst, csum)}
+	cw := &countingWriter{w: csum}
+	if dst != nil {
+		cw.w = io.MultiWriter(dst, csum)
+	}
 	gz, err := pgzip.NewWriterLevel(cw, gzipLevel)
 	if err != nil {
 		return tarResult{}, fmt.Errorf("starting compression: %w", err)
@@ -106,6 +109,9 @@ func writeTarball(ctx context.Context, dst io.Writer, entries []entry, src sourc
 	}
 	usum := sha256.New()
 	uw := &countingWriter{w: io.MultiWriter(usum, gz)}
+	if dst == nil {
+		uw.w = usum // identity only: no compression at all
+	}
 	tw := tar.NewWriter(uw)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -187,6 +193,9 @@ func writeTarball(ctx context.Context, dst io.Writer, entries []entry, src sourc
 	}
 	if err := gz.Close(); err != nil {
 		return tarResult{}, fmt.Errorf("finishing compression: %w", err)
+	}
+	if dst == nil {
+		return tarResult{digest: sumHash(usum), size: uw.n}, nil
 	}
 	return tarResult{
 		digest:     sumHash(usum),

@@ -22,6 +22,7 @@ import (
 
 type report struct {
 	Runs         []float64       `json:"seconds"`
+	Identify     float64         `json:"identifySeconds,omitempty"`
 	Reproducible bool            `json:"reproducible"`
 	Bundle       fastreg.Summary `json:"bundle"`
 }
@@ -39,6 +40,7 @@ func run() error {
 	out := flag.String("out", "", "write the compressed tarball of the last run here")
 	maxSize := flag.Int64("max-size", 1<<30, "bundle budget in bytes")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the runs here")
+	identify := flag.Bool("identify", false, "also time fastreg.Identify (digest without compression) and check it agrees")
 	flag.Parse()
 	if *repo == "" || *runs < 1 {
 		return errors.New("usage: benchcmd -repo DIR [-runs N] [-out FILE] [-cpuprofile FILE]")
@@ -80,6 +82,17 @@ func run() error {
 		}
 		if err := b.Close(); err != nil {
 			return err
+		}
+	}
+	if *identify {
+		start := time.Now()
+		id, err := fastreg.Identify(ctx, *repo, fastreg.WithMaxSize(*maxSize))
+		if err != nil {
+			return err
+		}
+		rep.Identify = time.Since(start).Seconds()
+		if id.Digest.String() != rep.Bundle.Digest {
+			return fmt.Errorf("Identify gave %s, Build %s", id.Digest, rep.Bundle.Digest)
 		}
 	}
 	enc := json.NewEncoder(os.Stdout)
