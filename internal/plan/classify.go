@@ -12,7 +12,7 @@ import (
 const (
 	ruleDependency   = "image.dependencies: "
 	ruleSpec         = spec.FileName + " defines the entities"
-	ruleSpecImage    = spec.FileName + ": the image section changed"
+	ruleSpecImage    = spec.FileName + ": the image section changed the dependency hash"
 	ruleBundle       = "bundle"
 	ruleDefault      = "default exclude: "
 	ruleExclude      = "bundle.exclude: "

@@ -21,12 +21,11 @@ import (
 // fixed field order, sorted lists) so that the hash is stable across
 // versions of runway. Bump V if the covered fields ever change.
 type depHashInput struct {
-	V            int         `json:"v"`
-	Base         string      `json:"base"`
-	Install      []string    `json:"install"`
-	Env          [][2]string `json:"env"`
-	Files        [][2]string `json:"files,omitempty"`
-	Dependencies []string    `json:"dependencies,omitempty"` // only for comparing specs
+	V       int         `json:"v"`
+	Base    string      `json:"base"`
+	Install []string    `json:"install"`
+	Env     [][2]string `json:"env"`
+	Files   [][2]string `json:"files"`
 }
 
 // DependencyHash is the hex sha256 that names the dependency image

@@ -163,10 +163,16 @@ func Plan(ctx context.Context, repoDir, base, head string, opts ...Option) (*Res
 		return nil, fmt.Errorf("reading %s at %q: %w", IgnoreFile, head, err)
 	}
 
+	res.DependencyFiles, err = dependencyFiles(ctx, r, diff.HeadTree, headSpec.Image.Dependencies)
+	if err != nil {
+		return nil, fmt.Errorf("listing dependency files at %q: %w", head, err)
+	}
 	imageSectionChanged := false
 	for _, c := range diff.Changes {
 		if c.Path == spec.FileName {
-			imageSectionChanged = specImageChanged(r, o, diff.BaseTree, headSpec)
+			if imageSectionChanged, err = specMovesHash(ctx, r, o, diff, headSpec, res.DependencyFiles); err != nil {
+				return nil, fmt.Errorf("comparing the image section of %s with the merge base: %w", spec.FileName, err)
+			}
 		}
 	}
 
@@ -178,10 +184,6 @@ func Plan(ctx context.Context, repoDir, base, head string, opts ...Option) (*Res
 		reachesBundle = reachesBundle || inBundle
 	}
 
-	res.DependencyFiles, err = dependencyFiles(ctx, r, diff.HeadTree, headSpec.Image.Dependencies)
-	if err != nil {
-		return nil, fmt.Errorf("listing dependency files at %q: %w", head, err)
-	}
 	res.Image.Hash = DependencyHash(headSpec.Image, res.DependencyFiles)
 	res.Image.Ref = store.ImageRepo(headSpec.Project) + ":" + store.ImageTag(res.Image.Hash)
 	if o.store != nil {
@@ -261,24 +263,26 @@ func readIgnore(r *gitdiff.Repo, tree plumbing.Hash) (*pathmatch.Ignore, error) 
 	return pathmatch.ParseIgnore(bytes.NewReader(b))
 }
 
-// specImageChanged compares the image sections of runway.yaml at the merge
-// base and at head. A spec missing or unreadable at the merge base counts
-// as changed.
-func specImageChanged(r *gitdiff.Repo, o *options, baseTree plumbing.Hash, head *spec.Spec) bool {
-	b, err := r.ReadFile(baseTree, spec.FileName)
+// specMovesHash reports whether the runway.yaml change alone moves the
+// dependency hash: the merge base's image section, applied to the head's
+// files, gives another hash than the head's. Reordering or adding globs that
+// match nothing new, or editing tasks, does not; changing the base image,
+// install, env, or a glob that now matches other files does. A spec missing
+// or unreadable at the merge base counts as moving it.
+func specMovesHash(ctx context.Context, r *gitdiff.Repo, o *options, diff *gitdiff.Result, head *spec.Spec, headFiles []gitdiff.File) (bool, error) {
+	b, err := r.ReadFile(diff.BaseTree, spec.FileName)
 	if err != nil {
-		return true
+		return true, nil
 	}
 	old, err := o.parse(b)
 	if err != nil || old == nil {
-		return true
+		return true, nil
 	}
-	return canonicalImage(old.Image) != canonicalImage(head.Image)
-}
-
-func canonicalImage(img spec.Image) string {
-	b, _ := json.Marshal(depHashInput{Base: img.Base, Install: nonNil(img.Install), Env: sortedEnv(img.Env), Dependencies: nonNil(img.Dependencies)})
-	return string(b)
+	oldFiles, err := dependencyFiles(ctx, r, diff.HeadTree, old.Image.Dependencies)
+	if err != nil {
+		return false, err
+	}
+	return DependencyHash(old.Image, oldFiles) != DependencyHash(head.Image, headFiles), nil
 }
 
 func exists(ctx context.Context, s Store, repo, tag string) (bool, error) {

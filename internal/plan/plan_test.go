@@ -107,7 +107,13 @@ func TestDecisions(t *testing.T) {
 		}, want{Bundle, []Reason{{spec.FileName, "runway.yaml defines the entities", Bundle}}}},
 		{"runway.yaml image section", func() {
 			g.Write(spec.FileName, strings.Replace(sampleSpec, "PYTHONPATH: /opt/deps", "PYTHONPATH: /opt/deps, X: y", 1))
-		}, want{Image, []Reason{{spec.FileName, "runway.yaml: the image section changed", Image}}}},
+		}, want{Image, []Reason{{spec.FileName, "runway.yaml: the image section changed the dependency hash", Image}}}},
+		{"runway.yaml dependency globs reordered", func() {
+			g.Write(spec.FileName, strings.Replace(sampleSpec, `[requirements.txt, "deps/**"]`, `["deps/**", requirements.txt]`, 1))
+		}, want{Bundle, []Reason{{spec.FileName, "runway.yaml defines the entities", Bundle}}}},
+		{"runway.yaml dependency glob now matching another file", func() {
+			g.Write(spec.FileName, strings.Replace(sampleSpec, `[requirements.txt, "deps/**"]`, `[requirements.txt, "deps/**", "README.md"]`, 1))
+		}, want{Image, []Reason{{spec.FileName, "runway.yaml: the image section changed the dependency hash", Image}}}},
 		{"runway.yaml excluded by the user still counts", func() {
 			g.Write(spec.FileName, strings.Replace(sampleSpec, `exclude: ["data/**"]`, `exclude: ["data/**", "runway.yaml"]`, 1))
 		}, want{Bundle, []Reason{{spec.FileName, "runway.yaml defines the entities", Bundle}}}},
