@@ -164,6 +164,9 @@ func scanMembers(tr *tar.Reader, check *memberCheck) (current string, memberErr 
 }
 
 func limitError(member string, l Limits) error {
+	if member == "" {
+		return fmt.Errorf("extracting bundle: the stream expands past the limit of %d bytes before its first member: %w", l.MaxBytes, ErrLimit)
+	}
 	return &MemberError{Name: member, Reason: fmt.Sprintf("the bundle expands past the limit of %d bytes (decompression bomb?)", l.MaxBytes), Err: ErrLimit}
 }
 

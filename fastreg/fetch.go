@@ -33,9 +33,11 @@ func Fetch(ctx context.Context, s store.Store, project string, digest v1.Hash, d
 		return fmt.Errorf("fetching bundle %s:%s: manifest names bundle %s: %w", repo, tag, a, ErrDigestMismatch)
 	}
 	layer := m.Layers[0]
-	// gzip never grows data by more than a few bytes per 64 KiB block.
-	if maxLayer := limits.MaxBytes + limits.MaxBytes/64 + 1<<20; layer.Size > maxLayer {
-		return &MemberError{Name: tag, Reason: fmt.Sprintf("layer is %d bytes, over what the limit of %d uncompressed bytes allows", layer.Size, limits.MaxBytes), Err: ErrLimit}
+	// gzip never grows data by more than a few bytes per 64 KiB block, plus
+	// its header and trailer.
+	if maxLayer := limits.MaxBytes + limits.MaxBytes/64 + 4096; layer.Size > maxLayer {
+		return fmt.Errorf("fetching bundle %s:%s: layer is %d bytes, more than the limit of %d uncompressed bytes allows: %w",
+			repo, tag, layer.Size, limits.MaxBytes, ErrLimit)
 	}
 	rc, err := s.GetBlob(ctx, repo, layer.Digest)
 	if err != nil {

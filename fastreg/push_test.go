@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -199,5 +201,55 @@ func checkTree(t *testing.T, root string, files map[string]string) {
 	}
 	if seen != len(files) {
 		t.Errorf("%d files extracted, want %d", seen, len(files))
+	}
+}
+
+func TestFetchRefusesWrongArtifacts(t *testing.T) {
+	ctx := context.Background()
+	s, err := layout.New(t.TempDir(), layout.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := build(t, sampleRepo(t).dir)
+	noise := make([]byte, 8192) // incompressible: the layer outgrows a 100-byte limit
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	big := build(t, newRepo(t, map[string]string{"noise.bin": string(noise)}).dir)
+	for _, x := range []*Bundle{b, big} {
+		if _, err := Push(ctx, s, "demo", x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another artifact under a bundle tag.
+	fake := sha([]byte("fake"))
+	if _, err := store.PutArtifact(ctx, s, store.BundleRepo("demo"), store.BundleTag(fake.Hex), store.Artifact{
+		ArtifactType: "application/vnd.example.other",
+		Layers:       []store.Blob{{MediaType: LayerMediaType, Data: []byte("x")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		digest v1.Hash
+		limits Limits
+		is     error
+		msg    string
+	}{
+		{"other artifact type", fake, Limits{}, nil, "artifact type"},
+		{"layer over the limit", big.Digest, Limits{MaxBytes: 100}, ErrLimit, "more than the limit"},
+		{"stream over the limit", b.Digest, Limits{MaxBytes: 100}, ErrLimit, "before its first member"},
+		{"tar over the limit", b.Digest, Limits{MaxBytes: b.Size - 1}, ErrLimit, "expands past"},
+		{"too many files", b.Digest, Limits{MaxFiles: 2}, ErrLimit, "more than 2 members"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			parent := t.TempDir()
+			err := Fetch(ctx, s, "demo", tc.digest, filepath.Join(parent, "code"), tc.limits)
+			if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %v / %q", err, tc.is, tc.msg)
+			}
+			if left, _ := os.ReadDir(parent); len(left) != 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
 	}
 }
