@@ -77,6 +77,11 @@ func (p *pack) parseIndex() error {
 	if n < 0 || len(b) < need {
 		return fmt.Errorf("index too short for %d objects: %w", n, ErrCorrupt)
 	}
+	for k := 1; k < 256; k++ {
+		if p.fan(k) < p.fan(k-1) {
+			return fmt.Errorf("fanout table decreases at %d: %w", k, ErrCorrupt)
+		}
+	}
 	p.names = b[start : start+n*20]
 	crcEnd := start + n*24
 	p.off32 = b[crcEnd : crcEnd+n*4]
@@ -222,6 +227,10 @@ func (p *pack) header(off int64) (typ int, size int64, dataAt int64, baseOff int
 	return typ, size, i, baseOff, baseRef, nil
 }
 
+// maxObjectSize bounds what one object may claim to inflate to. The plan
+// reads trees, commits and two small files; a larger claim is corruption.
+const maxObjectSize = 1 << 30
+
 // inflater reuses one raw DEFLATE reader across objects. klauspost's
 // decoder has a path specialised for *bytes.Reader: on the 20,000 tree and
 // delta objects of the benchmark repository it inflates in 45 ms what
@@ -238,7 +247,7 @@ type inflater struct {
 // inflate returns the size bytes src inflates to, in buf if it is large
 // enough (buf may be nil).
 func (z *inflater) inflate(src []byte, size int64, buf []byte) ([]byte, error) {
-	if size > int64(len(src))*1032+64 {
+	if size > maxObjectSize || size > int64(len(src))*1032+64 {
 		// DEFLATE cannot expand more than ~1032:1; a larger claim is corrupt.
 		return nil, fmt.Errorf("object claims %d bytes from %d compressed: %w", size, len(src), ErrCorrupt)
 	}
