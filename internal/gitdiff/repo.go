@@ -296,7 +296,7 @@ func readLoose(dir string, h plumbing.Hash) (plumbing.ObjectType, []byte, error)
 	if err != nil {
 		return 0, nil, fmt.Errorf("loose object header: %w", err)
 	}
-	if size < 0 || size > 1<<34 {
+	if size < 0 || size > maxObjectSize {
 		return 0, nil, fmt.Errorf("loose object claims %d bytes: %w", size, ErrCorrupt)
 	}
 	var buf bytes.Buffer
