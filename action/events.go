@@ -268,6 +268,9 @@ func (r *runner) push(ctx context.Context, ev *gogithub.PushEvent) error {
 		return fmt.Errorf("platform config: promotion.onMerge names %q, which nothing may be promoted into", to)
 	}
 	actor := promote.Actor{Login: ev.GetSender().GetLogin()}
+	if actor.Login == "" {
+		actor.Login = ev.GetPusher().GetName() // the pusher's login, on github.com
+	}
 	if actor.Login != "" {
 		if actor.Permission, err = r.gh.Permission(ctx, r.owner, r.repo, actor.Login); err != nil {
 			return err

@@ -106,11 +106,11 @@ func (p *FlowPipeline) OnMerge(ctx context.Context, req MergeRequest) (*MergeRep
 	}
 	rep.Version = version
 	rep.Promote, err = p.Promote(ctx, PromoteRequest{Repo: req.Repo, From: req.From, To: req.To, Version: version,
-		Actor: req.Actor, PR: req.PR, Reason: fmt.Sprintf("merge of #%d (%s)", prNumber(req.PR), rep.Path)})
+		Actor: req.Actor, PR: req.PR, Reason: fmt.Sprintf("merge of #%d (%s)", prNum(req.PR), rep.Path)})
 	return rep, err
 }
 
-func prNumber(pr *promote.PR) int {
+func prNum(pr *promote.PR) int {
 	if pr == nil {
 		return 0
 	}

@@ -7,13 +7,13 @@ import (
 // mdEscaper makes untrusted text (paths, branch names, titles, comment
 // text, error messages that quote them) inert in GitHub Markdown: no
 // formatting, no links or images, no HTML, no table breaks, no @mentions
-// or #references that would notify people, on one line.
+// or #references that would notify people, on one line. Bare URLs stay
+// as they are: GitHub autolinks them, but shows them as what they are.
 var mdEscaper = strings.NewReplacer(
 	"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;",
 	"\\", "\\\\", "`", "\\`", "*", "\\*", "_", "\\_", "{", "\\{", "}", "\\}",
-	"[", "\\[", "]", "\\]", "(", "\\(", ")", "\\)", "#", "&#35;", "+", "\\+",
-	"-", "\\-", ".", "\\.", "!", "\\!", "|", "\\|", "~", "\\~", "@", "&#64;",
-	":", "&#58;", "=", "\\=",
+	"[", "\\[", "]", "\\]", "(", "\\(", ")", "\\)", "#", "&#35;",
+	"|", "\\|", "~", "\\~", "@", "&#64;",
 	"\r\n", " ", "\n", " ", "\r", " ", "\t", " ",
 )
 
