@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway"
+	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/registrar"
 )
 
 func init() { commands = append(commands, newDemo) }
@@ -30,7 +32,8 @@ func newDemo(g *Global) *cobra.Command {
 		Long: `Copy the sample pipeline (testdata/sample: synthetic house prices, a
 least-squares model and its evaluation, Python standard library only) into a
 new git repository, commit it, register it into the development domain and
-run its train workflow. Nothing is needed but python3.
+run its nightly launch plan (the train workflow) with the local executor.
+Nothing is needed but python3.
 
 Run it twice: the second registration reports every entity unchanged, and
 the second run is served entirely from the cache.`,
@@ -109,7 +112,25 @@ func MakeSampleRepo(dir string) (string, error) {
 	return h.String(), nil
 }
 
-// runDemo registers the sample repository at g.Repo and runs its workflow.
+// runDemo registers the sample repository at g.Repo and runs its train
+// workflow with the nightly launch plan's inputs.
 func runDemo(cmd *cobra.Command, g *Global) error {
-	return runRegister(cmd, g, &RegisterOptions{})
+	if err := runRegister(cmd, g, &RegisterOptions{}); err != nil {
+		return err
+	}
+	plat, err := g.LoadPlatform()
+	if err != nil {
+		return err
+	}
+	st, err := g.OpenStore(plat)
+	if err != nil {
+		return err
+	}
+	if !g.JSON() {
+		fmt.Fprintln(g.IO.Out, "\nrunning launch plan nightly (workflow train):")
+	}
+	_, err = g.runEntity(cmd.Context(), plat, st, executor.Request{
+		Target: registrar.ID{Project: "house-prices", Domain: g.Domain, Kind: registrar.KindLaunchPlan, Name: "nightly"},
+	}, true)
+	return err
 }

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"time"
+
 	"fmt"
+	"github.com/runway-ci/runway/executor"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -27,13 +31,21 @@ func newGet(g *Global) *cobra.Command {
 	var version string
 	cmd := &cobra.Command{
 		Use:   "get KIND NAME",
-		Short: "Show one registered entity (task, workflow or launchplan)",
-		Long: `Show a registered entity: its identity, digest and stored content.
-Without --version, the newest registered version in the domain is shown.`,
+		Short: "Show one registered entity, or an execution",
+		Long: `Show a registered entity (task, workflow or launchplan): its identity,
+digest and stored content. Without --version, the newest registered version
+in the domain is shown.
+
+"get execution ID" shows an execution as a tree of nodes with status, cache
+hit or miss, attempts, duration and outputs: the lineage view.`,
 		Example: `  runway get task prepare --domain development
-  runway get workflow train --version 3f2a...c9 -o json`,
+  runway get workflow train --version 3f2a...c9 -o json
+  runway get execution 01JD3X9K2M4Q7A`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isExecution(args[0]) {
+				return g.getExecution(cmd.Context(), args[1])
+			}
 			kind, err := registrar.ParseKind(args[0])
 			if err != nil {
 				return Usagef("%v", err)
@@ -73,13 +85,18 @@ Without --version, the newest registered version in the domain is shown.`,
 func newList(g *Global) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [KIND]",
-		Short: "List registered entities of a domain",
-		Long:  `List every registered entity of the project in the domain, every version, optionally of one kind.`,
+		Short: "List registered entities, or executions, of a domain",
+		Long: `List every registered entity of the project in the domain, every version,
+optionally of one kind. "list executions" lists executions, newest first.`,
 		Example: `  runway list --domain development
-  runway list workflows -o json`,
+  runway list workflows -o json
+  runway list executions --domain staging`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var kind registrar.Kind
+			if len(args) == 1 && isExecution(args[0]) {
+				return g.listExecutions(cmd.Context())
+			}
 			if len(args) == 1 {
 				k, err := registrar.ParseKind(args[0])
 				if err != nil {
@@ -125,4 +142,54 @@ func newList(g *Global) *cobra.Command {
 		},
 	}
 	return cmd
+}
+
+func isExecution(kind string) bool {
+	return kind == "execution" || kind == "executions" || kind == "exec"
+}
+
+func (g *Global) getExecution(ctx context.Context, id string) error {
+	plat, err := g.LoadPlatform()
+	if err != nil {
+		return err
+	}
+	st, err := g.OpenStore(plat)
+	if err != nil {
+		return err
+	}
+	project, err := g.ProjectName()
+	if err != nil {
+		return err
+	}
+	ex, err := executor.Get(ctx, st, project, g.Domain, id)
+	if err != nil {
+		return err
+	}
+	if g.JSON() {
+		return executor.RenderJSON(g.IO.Out, ex, time.Now())
+	}
+	return executor.RenderTree(g.IO.Out, ex, time.Now())
+}
+
+func (g *Global) listExecutions(ctx context.Context) error {
+	plat, err := g.LoadPlatform()
+	if err != nil {
+		return err
+	}
+	st, err := g.OpenStore(plat)
+	if err != nil {
+		return err
+	}
+	project, err := g.ProjectName()
+	if err != nil {
+		return err
+	}
+	list, err := executor.List(ctx, st, project, g.Domain, executor.ListOptions{})
+	if err != nil {
+		return err
+	}
+	if g.JSON() {
+		return executor.RenderListJSON(g.IO.Out, list, time.Now())
+	}
+	return executor.RenderList(g.IO.Out, list, time.Now())
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/registrar"
@@ -167,6 +168,10 @@ func Main(args []string, streams IO) int {
 	if err == nil {
 		return ExitOK
 	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
 	code := exitCode(err)
 	var silent silentError
 	if errors.As(err, &silent) {
@@ -189,7 +194,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue):
 		return ExitUsage
-	case errors.As(err, &se):
+	case errors.As(err, &se), errors.Is(err, executor.ErrInvalidInput), errors.Is(err, executor.ErrInvalidPlan):
 		return ExitInvalid
 	case errors.Is(err, registrar.ErrConflict):
 		return ExitConflict

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runway-ci/runway/internal/plan"
+	"github.com/runway-ci/runway/internal/spec"
+)
+
+func init() { commands = append(commands, newPlan) }
+
+func newPlan(g *Global) *cobra.Command {
+	var base, head string
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Decide what a change needs: a new image, a new code bundle, or nothing",
+		Long: `Diff merge-base(base, head)..head (GitHub's three-dot PR diff) and
+classify every changed path:
+
+  image   a file matching image.dependencies changed and no image with the
+          new dependency hash exists: the image is rebuilt
+  bundle  code that reaches the bundle changed: the existing image is reused
+          and the code ships as a small bundle ("fast registration")
+  none    nothing that reaches an entity changed (docs, CI files, excluded
+          paths): the new SHA still registers, reusing image and bundle
+
+The reasons name each triggering path and the glob or rule it matched. The
+dependency hash covers image.base as written, image.install, image.env and
+the dependency files' contents; if an image with that hash already exists
+(another branch with the same lockfile), nothing is rebuilt.
+
+plan builds nothing and writes nothing; the bundle fields are filled when
+the head tree's bundle was already pushed.`,
+		Example: `  runway plan --repo . --base origin/main --head HEAD
+  runway plan --base main --head feature -o json | jq .decision`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if base == "" {
+				return Usagef("--base is required (the PR's target branch or commit)")
+			}
+			opts := []plan.Option{plan.WithParser(func(b []byte) (*spec.Spec, error) { return spec.Parse(spec.FileName, b) })}
+			plat, err := g.LoadPlatform()
+			if err != nil {
+				return err
+			}
+			st, err := g.OpenStore(plat)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, plan.WithStore(st))
+			p, err := plan.Plan(cmd.Context(), g.Repo, base, head, opts...)
+			if err != nil {
+				return err
+			}
+			if g.JSON() {
+				return p.WriteJSON(g.IO.Out)
+			}
+			fmt.Fprintf(g.IO.Out, "decision: %s\n", p.Decision)
+			fmt.Fprintf(g.IO.Out, "  %s...%s (merge base %s), %d paths changed\n", short(p.Base), short(p.Head), short(p.MergeBase), len(p.Changed))
+			for _, r := range p.Reasons {
+				fmt.Fprintf(g.IO.Out, "  %-6s %s  (%s)\n", r.Effect, r.Path, r.Rule)
+			}
+			exists := "not built yet"
+			if p.Image.Exists {
+				exists = "exists"
+			}
+			fmt.Fprintf(g.IO.Out, "image:  %s (%s)\n", p.Image.Ref, exists)
+			if p.Bundle.Built {
+				fmt.Fprintf(g.IO.Out, "bundle: %s (%d files, %d bytes)\n", p.Bundle.Digest, p.Bundle.Files, p.Bundle.Size)
+			} else {
+				fmt.Fprintf(g.IO.Out, "bundle: not built yet for tree %s\n", short(p.HeadTree))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&base, "base", "", "the PR's base revision (branch, tag or SHA)")
+	cmd.Flags().StringVar(&head, "head", "HEAD", "the PR's head revision")
+	return cmd
+}

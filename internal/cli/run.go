@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/executor/exectask"
+	"github.com/runway-ci/runway/executor/local"
+	"github.com/runway-ci/runway/internal/platform"
+	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/store/storeopen"
+	"github.com/runway-ci/runway/registrar"
+)
+
+func init() { commands = append(commands, newRun, newRecover, newExecTask) }
+
+// RunOptions are the flags of `runway run`.
+type RunOptions struct {
+	Version        string
+	Inputs         []string
+	InputsFile     string
+	Wait           bool
+	Parallelism    int
+	OverwriteCache bool
+}
+
+// engine builds the execution engine on the local runner.
+func (g *Global) engine(plat *platform.Config, st store.Store, parallelism int) (*executor.Engine, error) {
+	r, err := local.New(st.String(), local.WithLogger(g.Log()))
+	if err != nil {
+		return nil, err
+	}
+	opts := []executor.Option{executor.WithPlatform(plat), executor.WithLogger(g.Log())}
+	if parallelism > 0 {
+		opts = append(opts, executor.WithParallelism(parallelism))
+	} else if plat.Executor.Parallelism > 0 {
+		opts = append(opts, executor.WithParallelism(plat.Executor.Parallelism))
+	}
+	return executor.New(st, r, opts...)
+}
+
+func newRun(g *Global) *cobra.Command {
+	o := &RunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run KIND NAME",
+		Short: "Run a registered workflow, task or launch plan",
+		Long: `Run a registered entity with the local executor (the embedded default).
+
+Inputs are typed by the entity's interface and checked before anything
+runs: --input k=v (repeatable) overrides --inputs-file (YAML or JSON). A
+launch plan supplies its own inputs; --input overrides them. The version
+defaults to the newest registered in the domain.
+
+Every node looks in the cache first (tasks with cache: set): on a hit no
+process starts and the stored outputs are reused; --overwrite-cache runs
+them again. Ready nodes run in parallel up to --parallelism. User failures
+(non-zero exit, OOMKilled, missing outputs) use the task's retries; system
+failures use the platform's. Ctrl-C stops every task and records the
+execution as aborted; 'runway recover ID' re-runs only what did not succeed.
+
+On a terminal, progress is redrawn per node; piped, it is a plain log.
+Exit code 5 means the execution ran and failed.`,
+		Example: `  runway run workflow train --input rows=5000 --input seed=7
+  runway run launchplan nightly --domain staging -o json
+  runway run task prepare --inputs-file inputs.yaml --overwrite-cache`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := registrar.ParseKind(args[0])
+			if err != nil {
+				return Usagef("%v", err)
+			}
+			inputs, err := executor.ParseInputArgs(o.Inputs, o.InputsFile)
+			if err != nil {
+				return Usagef("%v", err)
+			}
+			plat, err := g.LoadPlatform()
+			if err != nil {
+				return err
+			}
+			st, err := g.OpenStore(plat)
+			if err != nil {
+				return err
+			}
+			project, err := g.ProjectName()
+			if err != nil {
+				return err
+			}
+			_, err = g.runEntity(cmd.Context(), plat, st, executor.Request{
+				Target: registrar.ID{Project: project, Domain: g.Domain, Kind: kind, Name: args[1], Version: o.Version},
+				Inputs: inputs, OverwriteCache: o.OverwriteCache, Parallelism: o.Parallelism,
+			}, o.Wait)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Version, "version", "", "the version to run (default: the newest registered)")
+	f.StringArrayVarP(&o.Inputs, "input", "i", nil, "an input as NAME=VALUE (repeatable)")
+	f.StringVar(&o.InputsFile, "inputs-file", "", "a YAML or JSON file of inputs")
+	f.BoolVar(&o.Wait, "wait", true, "wait for the execution to finish (--wait=false records it and returns)")
+	f.IntVar(&o.Parallelism, "parallelism", 0, "how many nodes run at once (default: the number of CPUs)")
+	f.BoolVar(&o.OverwriteCache, "overwrite-cache", false, "run cached tasks again and replace their cached results")
+	return cmd
+}
+
+// runEntity launches (and with wait, executes) one execution and prints it.
+func (g *Global) runEntity(ctx context.Context, plat *platform.Config, st store.Store, req executor.Request, wait bool) (*executor.Execution, error) {
+	eng, err := g.engine(plat, st, req.Parallelism)
+	if err != nil {
+		return nil, err
+	}
+	ex, err := eng.Launch(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if wait {
+		ex, err = eng.Execute(ctx, ex, executor.NewProgress(g.IO.Err, g.IO.OutIsTTY))
+		if err != nil {
+			return ex, err
+		}
+	}
+	return ex, g.printExecution(ex)
+}
+
+func (g *Global) printExecution(ex *executor.Execution) error {
+	var err error
+	if g.JSON() {
+		err = executor.RenderJSON(g.IO.Out, ex, time.Now())
+	} else {
+		err = executor.RenderTree(g.IO.Out, ex, time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	switch ex.Status {
+	case executor.StatusSucceeded, executor.StatusQueued:
+		return nil
+	}
+	if g.JSON() {
+		return silentError{fmt.Errorf("execution %s %s: %w", ex.ID, ex.Status, ErrExecutionFailed)}
+	}
+	return fmt.Errorf("execution %s %s: %s: %w", ex.ID, ex.Status, ex.Error, ErrExecutionFailed)
+}
+
+func newRecover(g *Global) *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover EXECUTION",
+		Short: "Re-run a failed execution from its failed nodes",
+		Long: `Start a new execution with the same inputs and version as EXECUTION. Nodes
+that succeeded are not run again: their recorded outputs are reused. Only
+the failed nodes and those downstream of them run.`,
+		Example: `  runway recover 01JD3X9K2M4Q7A --domain development`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plat, err := g.LoadPlatform()
+			if err != nil {
+				return err
+			}
+			st, err := g.OpenStore(plat)
+			if err != nil {
+				return err
+			}
+			project, err := g.ProjectName()
+			if err != nil {
+				return err
+			}
+			eng, err := g.engine(plat, st, 0)
+			if err != nil {
+				return err
+			}
+			ex, err := eng.Recover(cmd.Context(), project, g.Domain, args[0], executor.NewProgress(g.IO.Err, g.IO.OutIsTTY))
+			if err != nil {
+				return err
+			}
+			return g.printExecution(ex)
+		},
+	}
+}
+
+// newExecTask is the wrapper both executors run around every task: fetch,
+// verify and extract the bundle, stage inputs, run, collect outputs.
+func newExecTask(g *Global) *cobra.Command {
+	return &cobra.Command{
+		Use:                "exec-task",
+		Short:              "Run one task attempt (used by the executors, not by people)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			code := exectask.Main(cmd.Context(), args, g.IO.Out, g.IO.Err, exectask.WithOpener(openStoreRef))
+			if code != 0 {
+				return exitError{code}
+			}
+			return nil
+		},
+	}
+}
+
+// openStoreRef reopens a store from its String() form.
+func openStoreRef(ctx context.Context, ref string) (store.Store, error) {
+	return storeopen.Open(ref)
+}
+
+// exitError carries an exact exit code, already reported.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
