@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -40,14 +41,17 @@ type CompileOptions struct {
 const maxRetries = 10
 
 var (
-	identRE   = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	bindingRE = regexp.MustCompile(`^\{\{\s*([a-z0-9_.-]+)\s*\}\}$`)
-	placeRE   = regexp.MustCompile(`\{\{\s*([^}]*?)\s*\}\}`)
-	crossRE   = regexp.MustCompile(`^([^/@]+)/([^/@]+)@([^/@]+)$`)
-	versionRE = regexp.MustCompile(`^[0-9a-f]{40}(-dirty-[0-9a-f]{12})?$`)
+	identRE   = lazyRegexp(`^[a-z_][a-z0-9_]*$`)
+	bindingRE = lazyRegexp(`^\{\{\s*([a-z0-9_.-]+)\s*\}\}$`)
+	placeRE   = lazyRegexp(`\{\{\s*([^}]*?)\s*\}\}`)
+	crossRE   = lazyRegexp(`^([^/@]+)/([^/@]+)@([^/@]+)$`)
+	versionRE = lazyRegexp(`^[0-9a-f]{40}(-dirty-[0-9a-f]{12})?$`)
 )
 
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// cronParser accepts five-field expressions and descriptors (@daily).
+var cronParser = sync.OnceValue(func() cron.Parser {
+	return cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+})
 
 // compiler collects every error in one pass.
 type compiler struct {
@@ -118,7 +122,7 @@ func (c *compiler) checkProject() {
 		}
 	}
 	for k := range s.Image.Env {
-		if !envRE.MatchString(k) {
+		if !envRE().MatchString(k) {
 			c.errorf("image.env."+k, "%q is not a valid environment variable name", k)
 		}
 	}
@@ -127,11 +131,11 @@ func (c *compiler) checkProject() {
 	}
 }
 
-var envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envRE = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (c *compiler) checkInterface(path string, m map[string]string) {
 	for _, n := range sortedKeys(m) {
-		if !identRE.MatchString(n) {
+		if !identRE().MatchString(n) {
 			c.errorf(path+"."+n, "%q is not a valid name (lower case letters, digits and _; it becomes RUNWAY_INPUT_%s)", n, strings.ToUpper(n))
 		}
 		if !spec.IsType(m[n]) {
@@ -157,7 +161,7 @@ func (c *compiler) compileTasks(b Build, dom *platform.Domain) []*Entity {
 			c.errorf(p+".command", "a command is required")
 		}
 		for j, arg := range t.Command {
-			for _, m := range placeRE.FindAllStringSubmatch(arg, -1) {
+			for _, m := range placeRE().FindAllStringSubmatch(arg, -1) {
 				name, ok := strings.CutPrefix(m[1], "inputs.")
 				if !ok {
 					c.errorf(fmt.Sprintf("%s.command[%d]", p, j), "placeholder {{%s}}: a command may only use {{inputs.NAME}}", m[1])
@@ -169,7 +173,7 @@ func (c *compiler) compileTasks(b Build, dom *platform.Domain) []*Entity {
 			}
 		}
 		for k := range t.Env {
-			if !envRE.MatchString(k) || strings.HasPrefix(k, "RUNWAY_") {
+			if !envRE().MatchString(k) || strings.HasPrefix(k, "RUNWAY_") {
 				c.errorf(p+".env."+k, "%q is not a valid environment variable name (RUNWAY_ is reserved)", k)
 			}
 		}
@@ -276,9 +280,9 @@ func (c *compiler) checkResources(p string, r spec.Resources, dom *platform.Doma
 
 // taskInterface returns the interface of the task a node references.
 func (c *compiler) taskInterface(ctx context.Context, p, ref string, b Build) (inputs, outputs map[string]string, r Ref, ok bool) {
-	if m := crossRE.FindStringSubmatch(ref); m != nil {
+	if m := crossRE().FindStringSubmatch(ref); m != nil {
 		r = Ref{Project: m[1], Name: m[2], Version: m[3]}
-		if !versionRE.MatchString(r.Version) {
+		if !versionRE().MatchString(r.Version) {
 			c.errorf(p, "reference %q must pin a full 40-hex commit SHA", ref)
 			return nil, nil, r, false
 		}
@@ -407,7 +411,7 @@ func (c *compiler) compileWorkflows(ctx context.Context, b Build) []*Entity {
 		outTypes := map[string]string{}
 		for _, name := range sortedKeys(w.Outputs) {
 			op := p + ".outputs." + name
-			m := bindingRE.FindStringSubmatch(w.Outputs[name])
+			m := bindingRE().FindStringSubmatch(w.Outputs[name])
 			parts := []string{}
 			if m != nil {
 				parts = strings.Split(m[1], ".")
@@ -443,7 +447,7 @@ func (c *compiler) compileWorkflows(ctx context.Context, b Build) []*Entity {
 func (c *compiler) checkBinding(p string, v any, want string, wfInputs map[string]string, nodeOut func(node, out string) (string, bool)) {
 	str, isStr := v.(string)
 	if isStr && strings.Contains(str, "{{") {
-		m := bindingRE.FindStringSubmatch(str)
+		m := bindingRE().FindStringSubmatch(str)
 		if m == nil {
 			c.errorf(p, "%q: a binding must be the whole value, like {{workflow.inputs.rows}} or {{prep.outputs.dataset}}", str)
 			return
@@ -564,7 +568,7 @@ func (c *compiler) compileLaunchPlans(b Build) []*Entity {
 			}
 		}
 		if lp.Schedule != "" {
-			if _, err := cronParser.Parse(lp.Schedule); err != nil {
+			if _, err := cronParser().Parse(lp.Schedule); err != nil {
 				c.errorf(p+".schedule", "%q is not a cron expression (five fields: minute hour day-of-month month day-of-week, or @daily/@hourly): %v", lp.Schedule, err)
 			}
 		}
@@ -675,4 +679,10 @@ func nodeIDs(w *spec.Workflow) string {
 		n = append(n, x.ID)
 	}
 	return strings.Join(n, ", ")
+}
+
+// lazyRegexp compiles expr on first use, keeping process start-up cheap:
+// every linked package's initialisation runs on every command, plan's too.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

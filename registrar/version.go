@@ -3,7 +3,6 @@ package registrar
 import (
 	"errors"
 	"fmt"
-	"regexp"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -13,7 +12,7 @@ import (
 // explicit version was given.
 var ErrNotGitRepo = errors.New("not a git repository")
 
-var explicitVersionRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var explicitVersionRE = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // VersionInfo is how a version was decided.
 type VersionInfo struct {
@@ -29,7 +28,7 @@ type VersionInfo struct {
 // computes the digest of the working tree's bundle (only called when dirty).
 func DetectVersion(dir, explicit string, dirtyDigest func() (string, error)) (VersionInfo, error) {
 	if explicit != "" {
-		if !explicitVersionRE.MatchString(explicit) {
+		if !explicitVersionRE().MatchString(explicit) {
 			return VersionInfo{}, fmt.Errorf("--version %q is not a valid version (letters, digits, _ . -; at most 128; it becomes an OCI tag)", explicit)
 		}
 		return VersionInfo{Version: explicit}, nil

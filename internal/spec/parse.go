@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -151,11 +152,11 @@ func Parse(file string, b []byte) (*Spec, error) {
 	return s, nil
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var lineRE = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)
 
 func syntaxError(file string, err error) *FieldError {
 	msg := err.Error()
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
+	if m := lineRE().FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return &FieldError{File: file, Line: n, Msg: "invalid YAML: " + m[2]}
 	}
@@ -163,9 +164,9 @@ func syntaxError(file string, err error) *FieldError {
 }
 
 var (
-	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type spec\.(\w+)$`)
-	unmarshalRE    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
-	unmarshalKind  = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (.+)$`)
+	unknownFieldRE = lazyRegexp(`^field (\S+) not found in type spec\.(\w+)$`)
+	unmarshalRE    = lazyRegexp("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+	unmarshalKind  = lazyRegexp(`^cannot unmarshal !!(\w+) into (.+)$`)
 )
 
 var typeNames = map[string]string{
@@ -182,7 +183,7 @@ var yamlKinds = map[string]string{
 
 func typeError(file, m string, lines LineMap, names *Spec) *FieldError {
 	fe := &FieldError{File: file, Msg: m}
-	lm := lineRE.FindStringSubmatch(m)
+	lm := lineRE().FindStringSubmatch(m)
 	if lm == nil {
 		return fe
 	}
@@ -190,16 +191,16 @@ func typeError(file, m string, lines LineMap, names *Spec) *FieldError {
 	rest := lm[2]
 	path := lines.PathAt(fe.Line)
 	switch {
-	case unknownFieldRE.MatchString(rest):
-		sm := unknownFieldRE.FindStringSubmatch(rest)
+	case unknownFieldRE().MatchString(rest):
+		sm := unknownFieldRE().FindStringSubmatch(rest)
 		fe.Msg = fmt.Sprintf("unknown field %q (allowed in %s: %s)", sm[1], strings.ToLower(sm[2]), strings.Join(fieldsOf(sm[2]), ", "))
 		// The path at this line is the unknown field itself; name its parent.
 		path = parentPath(path)
-	case unmarshalRE.MatchString(rest):
-		sm := unmarshalRE.FindStringSubmatch(rest)
+	case unmarshalRE().MatchString(rest):
+		sm := unmarshalRE().FindStringSubmatch(rest)
 		fe.Msg = fmt.Sprintf("got %s %q, want %s", yamlKinds[sm[1]], sm[2], goTypeName(sm[3]))
-	case unmarshalKind.MatchString(rest):
-		sm := unmarshalKind.FindStringSubmatch(rest)
+	case unmarshalKind().MatchString(rest):
+		sm := unmarshalKind().FindStringSubmatch(rest)
 		fe.Msg = fmt.Sprintf("got %s, want %s", yamlKinds[sm[1]], goTypeName(sm[2]))
 		// The deepest path on the line is an element of the offending
 		// collection; name the collection.
@@ -406,4 +407,9 @@ func fieldsOf(typ string) []string {
 		"LaunchPlan": {"name", "workflow", "inputs", "schedule"},
 	}
 	return m[typ]
+}
+
+// lazyRegexp compiles expr on first use, keeping process start-up cheap.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
