@@ -72,8 +72,15 @@
 // extent of the pack, from several goroutines ahead of the tar writer
 // (bounded to 32 MiB in flight); blobs over 8 MiB are streamed. go-git is
 // still used for refs, commits, trees and the index, and as the fallback
-// for anything objectDB cannot find (alternates). Figures are in
-// bench/bundle.sh's output and the closing note of issue 3.
+// for anything objectDB cannot find (alternates).
+//
+// bench/bundle.sh compares whole processes with `git ls-files -z | tar
+// --sort=name ... | pigz -6` on gentree.py's tree (20,000 files, 206 MB).
+// Measured on the shared 2-core machine (2026-11-28): at load ~2, Build
+// took 2.3-3.1 s against the reference's 14.9 s; at load 10-14, 7.8-8.5 s
+// against 30-36 s (0.25x). Output 75.05 MB against pigz's 72.73 MB
+// (+3.2%), byte-identical across runs; peak RSS 78 MB. CPU per build is
+// about 4.6 s (pigz alone: 25 s): deflate ~55%, inflate ~30%, sha256 ~5%.
 //
 // # Upload and extraction
 //
