@@ -275,7 +275,7 @@ func TestActionForkPR(t *testing.T) {
 	if res.outputs["decision"] != "bundle" {
 		t.Errorf("decision %q, want the plan's bundle", res.outputs["decision"])
 	}
-	if !strings.Contains(res.summary, "comes from a fork") || !strings.Contains(res.summary, "/runway register") || !strings.Contains(res.summary, "would be created") {
+	if !strings.Contains(res.summary, "comes from a fork") || !strings.Contains(res.summary, "/runway register") || !strings.Contains(res.summary, "4 task(s), 1 workflow(s), 1 launch plan(s) would be registered") {
 		t.Errorf("summary:\n%s", res.summary)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/github"
 	"github.com/runway-ci/runway/promote"
+	"github.com/runway-ci/runway/registrar"
 )
 
 // pullRequest runs the PR pipeline on opened, synchronize and reopened.
@@ -213,6 +214,10 @@ func (r *runner) promoteCommand(ctx context.Context, cmd Command, pr *github.Pul
 	var pe *promote.PolicyError
 	if errors.As(err, &pe) {
 		return reply(renderPolicyRefusal(user, line, pe), "confused")
+	}
+	if registrar.IsNotFound(err) {
+		why := fmt.Sprintf("The PR head %s has no entities in %s to promote. Promote it to %s first.", code(shortSHA(pr.HeadSHA)), code(from[0]), code(from[0]))
+		return reply(renderRefusal(user, line, why, "", false), "confused")
 	}
 	if err != nil {
 		r.annotate(err)

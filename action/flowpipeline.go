@@ -15,13 +15,14 @@ import (
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
+	"github.com/runway-ci/runway/registrar"
 )
 
 // FlowPipeline is Pipeline over internal/flow and promote.
 //
 // Wiring, as of this commit: PR calls flow.Register with flow.PackageFunc
 // (plan -> image if missing -> bundle -> register); ValidateOnly calls
-// flow.Register as a dry run and plan.Plan, because flow has no plan-only
+// registrar.Validate and plan.Plan, because flow has no validate-and-plan
 // entry yet. Promote calls promote.Promoter.Promote. OnMerge compares the
 // trees and then calls flow.Register and promote.Promote: flow's own merge
 // entry (internal/flow/merge.go) is being written, and OnMerge should call
@@ -48,13 +49,18 @@ func parseSpec(b []byte) (*spec.Spec, error) { return spec.Parse(spec.FileName, 
 // PR implements Pipeline.
 func (p *FlowPipeline) PR(ctx context.Context, req PRRequest) (*PRReport, error) {
 	if req.ValidateOnly {
-		reg, err := flow.Register(ctx, flow.RegisterRequest{Repo: req.Repo, Domain: req.Domain, Head: req.Head, DryRun: true,
-			Platform: p.platform, Store: p.store, Log: p.log})
+		// flow.Register's dry run compares against the store, where an
+		// entity compiled without its image and bundle would conflict with
+		// the registered one; validation is its first step, called alone.
+		s, err := spec.Load(req.Repo)
 		if err != nil {
-			return &PRReport{Register: reg}, err
+			return nil, err
+		}
+		if err := registrar.Validate(ctx, s, registrar.CompileOptions{Platform: p.platform, Domain: req.Domain, Store: p.store}); err != nil {
+			return nil, err
 		}
 		pl, err := plan.Plan(ctx, req.Repo, req.Base, req.Head, plan.WithStore(p.store), plan.WithParser(parseSpec), plan.WithLogger(p.log))
-		return &PRReport{Plan: pl, Register: reg}, err
+		return &PRReport{Plan: pl, Validated: s}, err
 	}
 	var pkg *flow.PackageReport
 	preq := flow.PackageRequest{Repo: req.Repo, Base: req.Base, Head: req.Head, Store: p.store, Platform: p.platform, Log: p.log, RunwayBinary: p.binary}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/internal/plan"
+	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/promote"
 )
 
@@ -37,7 +38,9 @@ type PRRequest struct {
 type PRReport struct {
 	Plan     *plan.Result
 	Package  *flow.PackageReport  // nil when ValidateOnly
-	Register *flow.RegisterReport // the dry run when ValidateOnly
+	Register *flow.RegisterReport // nil when ValidateOnly
+	// Validated is the spec that passed validation, when ValidateOnly.
+	Validated *spec.Spec
 }
 
 // PromoteRequest asks for the entities of Version to move From -> To.

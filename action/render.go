@@ -59,8 +59,12 @@ func renderPR(v *prView, sticky bool) string {
 	}
 	icon, word := v.state()
 	project := ""
-	if v.Report != nil && v.Report.Register != nil {
+	switch {
+	case v.Report == nil:
+	case v.Report.Register != nil:
 		project = v.Report.Register.Project
+	case v.Report.Validated != nil:
+		project = v.Report.Validated.Project
 	}
 	fmt.Fprintf(&b, "### %s runway %s %s at %s", icon, word, code(project), code(shortSHA(v.Head)))
 	if !v.ValidateOnly && v.Err == nil {
@@ -84,6 +88,10 @@ func renderPR(v *prView, sticky bool) string {
 		writeArtifacts(&b, v.Report)
 		if v.Report.Register != nil {
 			writeEntities(&b, v.Report.Register.Entities)
+		}
+		if s := v.Report.Validated; s != nil {
+			fmt.Fprintf(&b, "`runway.yaml` is valid: %d task(s), %d workflow(s), %d launch plan(s) would be registered.\n\n",
+				len(s.Tasks), len(s.Workflows), len(s.LaunchPlans))
 		}
 	}
 	if v.RunURL != "" {
