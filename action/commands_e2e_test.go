@@ -56,7 +56,7 @@ func TestCommentCommands(t *testing.T) {
 			w.gh.SetPullRequest(exampleRepo, githubfake.PullRequest{Number: prNumber, User: "alice", HeadSHA: head, HeadRef: "changes", BaseSHA: base, BaseRef: "master"})
 			// Register the head, as the pull_request run did before anyone
 			// commented, where the command needs it.
-			if tc.staged > 0 {
+			if tc.staged > 0 || tc.platform != "" {
 				if res := w.run("pull_request", prPayload(t, "opened", prNumber, base, head, ""), "ghs_write", nil); res.err != nil {
 					t.Fatal(res.err)
 				}
