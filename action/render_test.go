@@ -1,0 +1,115 @@
+package action
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/internal/plan"
+	"github.com/runway-ci/runway/promote"
+	"github.com/runway-ci/runway/registrar"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./action -run %s -update)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the rendering (go test ./action -run %s -update to accept):\n%s", p, t.Name(), got)
+	}
+}
+
+func hash(t *testing.T, c byte) v1.Hash {
+	h, err := v1.NewHash("sha256:" + strings.Repeat(string(c), 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func sampleView(t *testing.T) *prView {
+	head, base := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	id := func(k registrar.Kind, n string) registrar.ID {
+		return registrar.ID{Project: "house-prices", Domain: "development", Kind: k, Name: n, Version: head}
+	}
+	return &prView{
+		Repo: "octo/pipes", Number: "2", Title: "<img src=x> @octo/admins", Head: head, Base: base,
+		HeadRef: "feature/`rm -rf`|x", Domain: "development", RunURL: "https://github.com/octo/pipes/actions/runs/1",
+		Report: &PRReport{
+			Plan: &plan.Result{Decision: plan.Bundle, Changed: make([]plan.ChangedPath, 3), Reasons: []plan.Reason{
+				{Path: "README.md", Rule: "default exclude: **/*.md", Effect: plan.None},
+				{Path: "pipeline/train.py", Rule: "in the bundle", Effect: plan.Bundle},
+				{Path: "data/[x](https://evil)|<b>.csv", Rule: "bundle.exclude: data/**", Effect: plan.None},
+			}},
+			Package: &flow.PackageReport{
+				Image:  flow.ImageReport{Ref: "registry.example/house-prices/image@sha256:" + strings.Repeat("c", 64), Reused: true},
+				Bundle: flow.BundleReport{Digest: "sha256:" + strings.Repeat("d", 64), Size: 12345, Files: 9, Uploaded: true},
+			},
+			Register: &flow.RegisterReport{Project: "house-prices", Domain: "development", Version: head, Entities: []registrar.Result{
+				{ID: id(registrar.KindTask, "prepare"), Digest: hash(t, 'e'), Status: registrar.StatusCreated},
+				{ID: id(registrar.KindWorkflow, "train"), Digest: hash(t, 'f'), Status: registrar.StatusUnchanged},
+			}},
+		},
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	v := sampleView(t)
+	golden(t, "pr-comment.md", renderPR(v, true))
+	golden(t, "pr-summary.md", renderPR(v, false))
+
+	fork := sampleView(t)
+	fork.Report = &PRReport{Plan: fork.Report.Plan}
+	fork.ValidateOnly, fork.Fork, fork.RegistrationMissing = true, true, true
+	golden(t, "pr-fork.md", renderPR(fork, false))
+
+	failed := sampleView(t)
+	failed.Err = errors.New("runway.yaml:12: task \"fit\": resources.limits.gpu: unknown resource\n```\n<script>")
+	golden(t, "pr-failed.md", renderPR(failed, true))
+
+	rep := &promote.Report{Project: "house-prices", From: "development", To: "staging", Version: strings.Repeat("a", 40), Actor: "octocat",
+		Entities: []promote.Result{{ID: registrar.ID{Kind: registrar.KindWorkflow, Name: "train", Domain: "staging"}, Manifest: hash(t, '1'), Status: promote.StatusPromoted}}}
+	golden(t, "promotion.md", renderPromotion(rep, nil, ""))
+	golden(t, "merge.md", renderPromotion(rep, &MergeReport{Path: MergePromotedHead, Why: "the trees are equal"}, "https://github.com/octo/pipes/actions/runs/1"))
+	golden(t, "refusal-policy.md", renderPolicyRefusal("mallory", "/runway promote production", &promote.PolicyError{From: "staging", To: "production", Version: strings.Repeat("a", 40),
+		Violations: []promote.Violation{{Rule: "promotion.rules[to=production].actors", Reason: "mallory is not allowed", Satisfy: "ask one of @octo/release"}}}))
+}
+
+func TestRenderNeverLeaksMarkup(t *testing.T) {
+	out := renderPR(sampleView(t), true)
+	for _, bad := range []string{"<img", "[x](https", "@octo/admins", "`rm -rf`"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("rendered comment holds %q", bad)
+		}
+	}
+	if strings.Count(out, stickyMarker) != 1 || !strings.HasPrefix(out, stickyMarker) {
+		t.Error("the sticky marker must appear once, at the start")
+	}
+}
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("é", maxCommentBytes)
+	got := clip(long)
+	if len(got) > maxCommentBytes || !strings.HasSuffix(got, "job summary)\n") {
+		t.Errorf("clip: %d bytes", len(got))
+	}
+	if !strings.HasPrefix(got, "é") || strings.ContainsRune(got, '\uFFFD') {
+		t.Error("clip split a UTF-8 sequence")
+	}
+}
