@@ -190,6 +190,15 @@ type result struct {
 // the GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
 func (w *world) run(event string, payload map[string]any, token string, extra map[string]string) result {
 	w.t.Helper()
+	return w.runWith(event, payload, token, extra, func(env map[string]string, stdout *bytes.Buffer) error {
+		return Run(context.Background(), WithGetenv(func(k string) string { return env[k] }), WithStdout(stdout))
+	})
+}
+
+// runWith prepares the runner's environment and files and calls exec.
+func (w *world) runWith(event string, payload map[string]any, token string, extra map[string]string,
+	exec func(env map[string]string, stdout *bytes.Buffer) error) result {
+	w.t.Helper()
 	tmp := w.t.TempDir()
 	b, err := json.Marshal(payload)
 	if err != nil {
@@ -217,7 +226,7 @@ func (w *world) run(event string, payload map[string]any, token string, extra ma
 		env[k] = v
 	}
 	var stdout bytes.Buffer
-	err = Run(context.Background(), WithGetenv(func(k string) string { return env[k] }), WithStdout(&stdout))
+	err = exec(env, &stdout)
 	out, _ := os.ReadFile(outPath)
 	sum, _ := os.ReadFile(sumPath)
 	return result{err: err, outputs: parseOutputs(w.t, string(out)), summary: string(sum), commands: stdout.String()}
