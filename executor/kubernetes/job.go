@@ -43,6 +43,9 @@ type jobConfig struct {
 	runAsUser      int64
 	ttl            time.Duration
 	deadlineSlack  time.Duration
+	// storeInsecure: the registry speaks plain HTTP (platform
+	// registry.insecure); exec-task learns it from RUNWAY_STORE_INSECURE.
+	storeInsecure bool
 }
 
 // renderError is a Job that cannot be rendered for this attempt; it is
@@ -87,6 +90,9 @@ func renderJob(a executor.Attempt, ns string, dom *platform.Domain, c jobConfig)
 	env := []corev1.EnvVar{
 		{Name: "TMPDIR", Value: workDir + "/tmp"},
 		{Name: "HOME", Value: workDir + "/tmp"},
+	}
+	if c.storeInsecure {
+		env = append(env, corev1.EnvVar{Name: "RUNWAY_STORE_INSECURE", Value: "1"})
 	}
 	mounts := []corev1.VolumeMount{
 		{Name: "spec", MountPath: specDir, ReadOnly: true},

@@ -225,6 +225,7 @@ func New(client kubernetes.Interface, storeRef string, opts ...Option) (*Runner,
 			return nil, fmt.Errorf("creating kubernetes runner: %w", err)
 		}
 	}
+	r.job.storeInsecure = r.platform.Registry.Insecure
 	if r.nsTemplate == "" {
 		r.nsTemplate = r.platform.Executor.NamespaceTemplate
 	}

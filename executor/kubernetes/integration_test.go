@@ -1,0 +1,497 @@
+//go:build integration
+
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+
+	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/registrar"
+)
+
+func executionJobs(t testing.TB, ns, id string) []batchv1.Job {
+	t.Helper()
+	sel := labels.SelectorFromSet(labels.Set{LabelExecution: id}).String()
+	l, err := admin.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Items
+}
+
+func executionPods(t testing.TB, ns, id string) []corev1.Pod {
+	t.Helper()
+	sel := labels.SelectorFromSet(labels.Set{LabelExecution: id}).String()
+	l, err := admin.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Items
+}
+
+// eventually waits up to limit (a generous bound) for cond.
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, limit, true, func(context.Context) (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("timed out after %s waiting for %s", limit, what)
+	}
+}
+
+func runningPods(t testing.TB, ns, id string) int {
+	n := 0
+	for _, p := range executionPods(t, ns, id) {
+		if p.Status.Phase == corev1.PodRunning {
+			n++
+		}
+	}
+	return n
+}
+
+// The Job runway renders is accepted by the real apiserver and its pods
+// pass Pod Security "restricted" admission in a namespace labelled to
+// enforce it; the same pod made privileged is refused there, so the
+// enforcement is real.
+func TestIntegrationRestrictedPodSecurity(t *testing.T) {
+	ctx := context.Background()
+	pc := testPlatform(false, nil)
+	f := newKFix(t, "", smallProject, "psa", pc, "")
+	ns := f.namespace()
+	_, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+	}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := f.engine.Run(ctx, executor.Request{Target: f.id(registrar.KindTask, "echo"), Inputs: map[string]any{"n": "7"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != executor.StatusSucceeded {
+		t.Fatalf("execution %s: %s: %s %+v\nrunner log:\n%s", ex.ID, ex.Status, ex.Error, ex.Nodes[0].Failure, f.logs)
+	}
+	if n := ex.Outputs["n"]; n.Scalar != int64(7) {
+		t.Errorf("output n = %+v, want 7", n)
+	}
+	jobs := executionJobs(t, ns, ex.ID)
+	if len(jobs) != 1 {
+		t.Fatalf("%d Jobs for the execution, want 1", len(jobs))
+	}
+	// Server-side dry runs of the Job's pod: accepted as rendered,
+	// refused once it asks for root and privilege escalation.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "dry-", Namespace: ns}, Spec: jobs[0].Spec.Template.Spec}
+	if _, err := admin.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("the rendered pod is refused in a restricted namespace: %v", err)
+	}
+	bad := pod.DeepCopy()
+	bad.Spec.SecurityContext.RunAsNonRoot = ptr.To(false)
+	bad.Spec.Containers[0].SecurityContext.RunAsNonRoot = nil
+	bad.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
+	_, err = admin.CoreV1().Pods(ns).Create(ctx, bad, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") {
+		t.Fatalf("a privileged pod was not refused by Pod Security admission: %v", err)
+	}
+}
+
+// A task whose limit exceeds the namespace quota fails fast, naming the
+// quota and the amounts, and leaves no Job behind.
+func TestIntegrationQuotaFailsFast(t *testing.T) {
+	ctx := context.Background()
+	pc := testPlatform(true, map[string]string{"limits.memory": "256Mi", "pods": "10"})
+	f := newKFix(t, "", smallProject, "quota", pc, "")
+	var mu sync.Mutex
+	var runErrs []error
+	f.engine, _ = executor.New(f.store, recordErrors{f.runner, &mu, &runErrs}, executor.WithPlatform(pc), executor.WithBackoff(10*time.Millisecond, 100*time.Millisecond))
+	start := time.Now()
+	ex, err := f.engine.Run(ctx, executor.Request{Target: f.id(registrar.KindTask, "big")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if ex.Status != executor.StatusFailed {
+		t.Fatalf("status %s, want failed", ex.Status)
+	}
+	fl := ex.Nodes[0].Failure
+	if fl == nil || fl.Reason != ReasonQuota || !fl.Permanent || ex.Nodes[0].Attempts != 1 {
+		t.Fatalf("node failure %+v after %d attempts, want a permanent %s after 1", fl, ex.Nodes[0].Attempts, ReasonQuota)
+	}
+	for _, want := range []string{`"runway-quota"`, "requested limits.memory=512Mi", "limited to limits.memory=256Mi"} {
+		if !strings.Contains(fl.Message, want) {
+			t.Errorf("failure %q does not say %q", fl.Message, want)
+		}
+	}
+	mu.Lock()
+	if len(runErrs) != 1 || !errors.Is(runErrs[0], ErrQuota) {
+		t.Errorf("runner errors %v, want one wrapping ErrQuota", runErrs)
+	}
+	mu.Unlock()
+	if took > time.Minute {
+		t.Errorf("the quota refusal took %s to surface", took)
+	}
+	t.Logf("quota refusal surfaced after %s", took.Round(time.Millisecond))
+	if jobs := executionJobs(t, f.namespace(), ex.ID); len(jobs) != 0 {
+		t.Errorf("%d Jobs left after the refusal", len(jobs))
+	}
+	// runway made the namespace with its quota and LimitRange.
+	if _, err := admin.CoreV1().LimitRanges(f.namespace()).Get(ctx, LimitRangeName, metav1.GetOptions{}); err != nil {
+		t.Errorf("managed namespace has no LimitRange: %v", err)
+	}
+}
+
+type recordErrors struct {
+	*Runner
+	mu   *sync.Mutex
+	errs *[]error
+}
+
+func (r recordErrors) Run(ctx context.Context, a executor.Attempt) (*executor.AttemptResult, error) {
+	res, err := r.Runner.Run(ctx, a)
+	if err != nil {
+		r.mu.Lock()
+		*r.errs = append(*r.errs, err)
+		r.mu.Unlock()
+	}
+	return res, err
+}
+
+// The sample workflow (prepare -> profile | fit -> evaluate) runs as one
+// Job per node; file outputs flow from node to node through the store;
+// a second run with the same inputs is all cache hits and creates no Job.
+func TestIntegrationWorkflowRunsAsJobsThenHitsCache(t *testing.T) {
+	ctx := context.Background()
+	pc := testPlatform(true, map[string]string{"limits.memory": "4Gi"})
+	f := newKFix(t, filepath.Join("..", "..", "testdata", "sample"), nil, "wf", pc, "")
+	ns := f.namespace()
+	inputs := map[string]any{"rows": "400", "seed": "3"}
+	first, err := f.engine.Run(ctx, executor.Request{Target: f.id(registrar.KindWorkflow, "train"), Inputs: inputs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Status != executor.StatusSucceeded {
+		for _, n := range first.Nodes {
+			t.Logf("node %s: %s %+v", n.ID, n.Status, n.Failure)
+		}
+		t.Fatalf("first run %s: %s\nrunner log:\n%s", first.Status, first.Error, f.logs)
+	}
+	jobs := executionJobs(t, ns, first.ID)
+	if len(jobs) != len(first.Nodes) {
+		t.Fatalf("%d Jobs for %d nodes", len(jobs), len(first.Nodes))
+	}
+	for _, j := range jobs {
+		if jobCondition(&j, batchv1.JobComplete) == nil {
+			t.Errorf("Job %s is not Complete: %+v", j.Name, j.Status.Conditions)
+		}
+		if j.Labels[LabelProject] != f.project || j.Labels[LabelVersion] != f.version || j.Labels[LabelKind] != "task" {
+			t.Errorf("Job %s labels %v", j.Name, j.Labels)
+		}
+	}
+	if r2 := first.Outputs["r2"]; r2.Type != executor.TypeFloat || r2.Scalar.(float64) < 0.8 {
+		t.Errorf("r2 = %+v, want a fit with r2 >= 0.8 (the model file flowed from fit to evaluate)", r2)
+	}
+	model := first.Outputs["model"]
+	h, err := v1.NewHash(model.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := store.ReadBlob(ctx, f.store, store.ExecutionRepo(f.project, domain), h, 1<<20); err != nil || len(b) == 0 {
+		t.Fatalf("the model a pod uploaded is not in the store: %v", err)
+	}
+
+	second, err := f.engine.Run(ctx, executor.Request{Target: f.id(registrar.KindWorkflow, "train"), Inputs: inputs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Status != executor.StatusSucceeded {
+		t.Fatalf("second run %s: %s", second.Status, second.Error)
+	}
+	for _, n := range second.Nodes {
+		if n.Cache != executor.CacheHit {
+			t.Errorf("second run node %s: cache %s", n.ID, n.Cache)
+		}
+	}
+	if jobs := executionJobs(t, ns, second.ID); len(jobs) != 0 {
+		t.Errorf("a run of cache hits created %d Jobs", len(jobs))
+	}
+}
+
+// runway is killed (-9) while its Jobs run; a new runway executing the
+// same execution adopts the running Jobs: no Job and no pod is created
+// twice, and the execution completes with the adopted Jobs' outputs.
+func TestIntegrationRestartAdoptsRunningJobs(t *testing.T) {
+	ctx := context.Background()
+	pc := testPlatform(true, nil)
+	f := newKFix(t, "", smallProject, "restart", pc, "")
+	ns := f.namespace()
+	gate := filepath.Join(t.TempDir(), "gate")
+	cfg := f.cfg
+	cfg.Launch = &executor.Request{Target: f.id(registrar.KindWorkflow, "pair"), Inputs: map[string]any{"gate": gate}}
+	child, id := startEngineProcess(t, cfg)
+	eventually(t, 2*time.Minute, "both Jobs' pods to run", func() bool { return runningPods(t, ns, id) == 2 })
+	before := map[string]string{}
+	for _, j := range executionJobs(t, ns, id) {
+		before[j.Name] = string(j.UID)
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+
+	// Restart: the same execution, executed again by a new runway.
+	ex, err := executor.Get(ctx, f.store, f.project, domain, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != executor.StatusRunning {
+		t.Fatalf("the killed execution's record says %s", ex.Status)
+	}
+	ex.Status = executor.StatusQueued
+	done := make(chan *executor.Execution, 1)
+	go func() {
+		final, err := f.engine.Execute(ctx, ex, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- final
+	}()
+	eventually(t, time.Minute, "the new runway to adopt both Jobs", func() bool {
+		return strings.Count(f.logs.String(), "adopting existing Job") == 2
+	})
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var final *executor.Execution
+	select {
+	case final = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the restarted execution did not finish")
+	}
+	if final == nil || final.Status != executor.StatusSucceeded {
+		t.Fatalf("restarted execution: %+v\n%s", final, f.logs)
+	}
+	if a, b := final.Node("a").Outputs["n"].Scalar, final.Node("b").Outputs["n"].Scalar; a != int64(1) || b != int64(2) {
+		t.Errorf("outputs a=%v b=%v, want 1 and 2", a, b)
+	}
+	after := executionJobs(t, ns, id)
+	if len(after) != 2 {
+		t.Fatalf("%d Jobs after the restart, want the 2 adopted ones", len(after))
+	}
+	for _, j := range after {
+		if before[j.Name] != string(j.UID) {
+			t.Errorf("Job %s was recreated (uid %s, was %s)", j.Name, j.UID, before[j.Name])
+		}
+	}
+	if pods := executionPods(t, ns, id); len(pods) != 2 {
+		t.Errorf("%d pods, want 2: a task ran twice", len(pods))
+	}
+}
+
+// Cancelling an execution while its Jobs run deletes them (background
+// propagation); the garbage collector then removes their pods.
+func TestIntegrationCancelLeavesNoJobs(t *testing.T) {
+	pc := testPlatform(true, nil)
+	f := newKFix(t, "", smallProject, "cancel", pc, "")
+	ns := f.namespace()
+	gate := filepath.Join(t.TempDir(), "never")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ex, err := f.engine.Launch(ctx, executor.Request{Target: f.id(registrar.KindWorkflow, "pair"), Inputs: map[string]any{"gate": gate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *executor.Execution, 1)
+	go func() {
+		final, err := f.engine.Execute(ctx, ex, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- final
+	}()
+	eventually(t, 2*time.Minute, "both Jobs' pods to run", func() bool { return runningPods(t, ns, ex.ID) == 2 })
+	cancel()
+	final := <-done
+	if final == nil || final.Status != executor.StatusAborted {
+		t.Fatalf("cancelled execution: %+v", final)
+	}
+	if jobs := executionJobs(t, ns, ex.ID); len(jobs) != 0 {
+		t.Errorf("%d Jobs left after cancelling", len(jobs))
+	}
+	eventually(t, time.Minute, "the garbage collector to remove the pods", func() bool { return len(executionPods(t, ns, ex.ID)) == 0 })
+}
+
+const executorSA = "system:serviceaccount:runway-system:runway-executor"
+
+// The executor, acting as its ServiceAccount through impersonation with
+// only deploy/rbac.yaml's grants, creates its namespace, quota and
+// LimitRange and runs a task; everything else is forbidden.
+func TestIntegrationRBACServiceAccount(t *testing.T) {
+	ctx := context.Background()
+	applyManifest(t, filepath.Join("..", "..", "deploy", "rbac.yaml"))
+	pc := testPlatform(true, map[string]string{"limits.memory": "1Gi"})
+	f := newKFix(t, "", smallProject, "rbac", pc, executorSA)
+	ex, err := f.engine.Run(ctx, executor.Request{Target: f.id(registrar.KindTask, "echo"), Inputs: map[string]any{"n": "5"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != executor.StatusSucceeded {
+		t.Fatalf("as the ServiceAccount: %s: %s %+v\n%s", ex.Status, ex.Error, ex.Nodes[0].Failure, f.logs)
+	}
+	ns := f.namespace()
+	if _, err := admin.CoreV1().ResourceQuotas(ns).Get(ctx, QuotaName, metav1.GetOptions{}); err != nil {
+		t.Errorf("the ServiceAccount did not create the quota: %v", err)
+	}
+	if err := f.runner.Cancel(ctx, ns, ex.ID); err != nil {
+		t.Errorf("the ServiceAccount cannot cancel: %v", err)
+	}
+
+	sa, err := k8s.NewForConfig(cluster.Impersonate(executorSA, "system:serviceaccounts", "system:serviceaccounts:runway-system", "system:authenticated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "direct"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: taskImage}}}}
+	forbidden := []struct {
+		what string
+		do   func() error
+	}{
+		{"create a pod directly", func() error { _, err := sa.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); return err }},
+		{"delete a pod", func() error { return sa.CoreV1().Pods(ns).Delete(ctx, "x", metav1.DeleteOptions{}) }},
+		{"update a pod's status", func() error {
+			_, err := sa.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+			return err
+		}},
+		{"read pod logs", func() error { return sa.CoreV1().Pods(ns).GetLogs("x", &corev1.PodLogOptions{}).Do(ctx).Error() }},
+		{"read secrets", func() error { _, err := sa.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); return err }},
+		{"delete the namespace", func() error { return sa.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}) }},
+		{"delete the quota", func() error { return sa.CoreV1().ResourceQuotas(ns).Delete(ctx, QuotaName, metav1.DeleteOptions{}) }},
+		{"list nodes", func() error { _, err := sa.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); return err }},
+		{"create a deployment", func() error {
+			_, err := sa.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d"}}, metav1.CreateOptions{})
+			return err
+		}},
+		{"update a Job", func() error {
+			_, err := sa.BatchV1().Jobs(ns).Update(ctx, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.UpdateOptions{})
+			return err
+		}},
+		{"grant itself a role", func() error {
+			_, err := sa.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "x"},
+				RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"}}, metav1.CreateOptions{})
+			return err
+		}},
+	}
+	for _, fb := range forbidden {
+		if err := fb.do(); !apierrors.IsForbidden(err) {
+			t.Errorf("the ServiceAccount may %s: %v", fb.what, err)
+		}
+	}
+}
+
+// applyManifest creates every object of a multi-document YAML file.
+func applyManifest(t testing.TB, path string) {
+	t.Helper()
+	ctx := context.Background()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	dec := utilyaml.NewYAMLOrJSONDecoder(fh, 4096)
+	for {
+		var raw runtime.RawExtension
+		if err := dec.Decode(&raw); err != nil {
+			if err.Error() == "EOF" {
+				return
+			}
+			t.Fatalf("decoding %s: %v", path, err)
+		}
+		if len(raw.Raw) == 0 || string(raw.Raw) == "null" {
+			continue
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(raw.Raw, nil, nil)
+		if err != nil {
+			t.Fatalf("decoding an object of %s: %v", path, err)
+		}
+		switch o := obj.(type) {
+		case *corev1.Namespace:
+			_, err = admin.CoreV1().Namespaces().Create(ctx, o, metav1.CreateOptions{})
+		case *corev1.ServiceAccount:
+			_, err = admin.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRole:
+			_, err = admin.RbacV1().ClusterRoles().Create(ctx, o, metav1.CreateOptions{})
+		case *rbacv1.ClusterRoleBinding:
+			_, err = admin.RbacV1().ClusterRoleBindings().Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("%s: unexpected %T", path, obj)
+		}
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("applying %s: %v", path, err)
+		}
+	}
+}
+
+// BenchmarkIntegrationHundredConcurrentTasks creates 100 task attempts at
+// once against the real apiserver and observes each to completion: Job
+// created, pod created by the Job controller, bound and run by the
+// stand-in (exec-task with a `true` command), Job Complete, result read.
+func BenchmarkIntegrationHundredConcurrentTasks(b *testing.B) {
+	ctx := context.Background()
+	pc := testPlatform(true, nil)
+	r, err := New(admin, "file://"+b.TempDir(), WithPlatform(pc), WithNamespaceTemplate("{project}-{domain}-bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	const n = 100
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := executor.NewID(time.Now())
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for k := 0; k < n; k++ {
+			wg.Add(1)
+			go func(k int) {
+				defer wg.Done()
+				_, err := r.Run(ctx, executor.Attempt{
+					ExecutionID: id, NodeID: fmt.Sprintf("t%03d", k), Number: 1, Project: "bench", Domain: domain,
+					TaskRef: registrar.Ref{Project: "bench", Name: "noop", Version: strings.Repeat("a", 40)},
+					Task:    registrar.Task{Image: taskImage, Command: []string{"true"}},
+					Inputs:  executor.Values{}, Outputs: executor.Interface{},
+					Limits:  executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20}, DataRepo: "bench/development/execution",
+				})
+				if err != nil {
+					errs <- err
+				}
+			}(k)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tasks/s")
+}
