@@ -479,7 +479,7 @@ func BenchmarkIntegrationHundredConcurrentTasks(b *testing.B) {
 					TaskRef: registrar.Ref{Project: "bench", Name: "noop", Version: strings.Repeat("a", 40)},
 					Task:    registrar.Task{Image: taskImage, Command: []string{"true"}},
 					Inputs:  executor.Values{}, Outputs: executor.Interface{},
-					Limits:  executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20}, DataRepo: "bench/development/execution",
+					Limits: executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20}, DataRepo: "bench/development/execution",
 				})
 				if err != nil {
 					errs <- err

@@ -331,7 +331,10 @@ func startEngineProcess(t testing.TB, cfg engineConfig) (*exec.Cmd, string) {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimRight(string(p), "\n")); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
 
 type syncBuffer struct {
 	mu sync.Mutex
