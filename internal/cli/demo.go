@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway"
-	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -129,8 +129,9 @@ func runDemo(cmd *cobra.Command, g *Global) error {
 	if !g.JSON() {
 		fmt.Fprintln(g.IO.Out, "\nrunning launch plan nightly (workflow train):")
 	}
-	_, err = g.runEntity(cmd.Context(), plat, st, executor.Request{
+	_, err = g.runEntity(cmd.Context(), flow.RunRequest{
+		Store: st, Platform: plat, Wait: true,
 		Target: registrar.ID{Project: "house-prices", Domain: g.Domain, Kind: registrar.KindLaunchPlan, Name: "nightly"},
-	}, true)
+	})
 	return err
 }

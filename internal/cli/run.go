@@ -9,7 +9,7 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/executor/exectask"
-	"github.com/runway-ci/runway/executor/local"
+	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
@@ -20,6 +20,7 @@ func init() { commands = append(commands, newRun, newRecover, newExecTask) }
 
 // RunOptions are the flags of `runway run`.
 type RunOptions struct {
+	Executor       ExecutorOptions
 	Version        string
 	Inputs         []string
 	InputsFile     string
@@ -28,19 +29,34 @@ type RunOptions struct {
 	OverwriteCache bool
 }
 
-// engine builds the execution engine on the local runner.
-func (g *Global) engine(plat *platform.Config, st store.Store, parallelism int) (*executor.Engine, error) {
-	r, err := local.New(st.String(), local.WithLogger(g.Log()))
-	if err != nil {
-		return nil, err
+// ExecutorOptions select and configure the task runner.
+type ExecutorOptions struct {
+	Kind       string // local | kubernetes; "" = the platform's
+	Kubernetes KubernetesOptions
+}
+
+func (o *ExecutorOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.Kind, "executor", "", "where tasks run: local (processes on this machine) or kubernetes (one Job per task run); default: the platform's executor.kind")
+	o.Kubernetes.AddFlags(cmd.Flags())
+}
+
+// runner builds the task runner: nil for the local runner (flow's default).
+func (g *Global) runner(plat *platform.Config, st store.Store, o ExecutorOptions) (executor.Runner, func(), error) {
+	kind := o.Kind
+	if kind == "" {
+		kind = plat.Executor.Kind
 	}
-	opts := []executor.Option{executor.WithPlatform(plat), executor.WithLogger(g.Log())}
-	if parallelism > 0 {
-		opts = append(opts, executor.WithParallelism(parallelism))
-	} else if plat.Executor.Parallelism > 0 {
-		opts = append(opts, executor.WithParallelism(plat.Executor.Parallelism))
+	switch kind {
+	case "local", "":
+		return nil, func() {}, nil
+	case "kubernetes":
+		r, err := g.kubernetesRunner(plat, st, o.Kubernetes)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, func() { _ = r.Close() }, nil
 	}
-	return executor.New(st, r, opts...)
+	return nil, nil, Usagef("--executor must be local or kubernetes, got %q", kind)
 }
 
 func newRun(g *Global) *cobra.Command {
@@ -89,10 +105,16 @@ Exit code 5 means the execution ran and failed.`,
 			if err != nil {
 				return err
 			}
-			_, err = g.runEntity(cmd.Context(), plat, st, executor.Request{
+			r, done, err := g.runner(plat, st, o.Executor)
+			if err != nil {
+				return err
+			}
+			defer done()
+			_, err = g.runEntity(cmd.Context(), flow.RunRequest{
+				Store: st, Platform: plat, Runner: r,
 				Target: registrar.ID{Project: project, Domain: g.Domain, Kind: kind, Name: args[1], Version: o.Version},
-				Inputs: inputs, OverwriteCache: o.OverwriteCache, Parallelism: o.Parallelism,
-			}, o.Wait)
+				Inputs: inputs, OverwriteCache: o.OverwriteCache, Parallelism: o.Parallelism, Wait: o.Wait,
+			})
 			return err
 		},
 	}
@@ -103,24 +125,17 @@ Exit code 5 means the execution ran and failed.`,
 	f.BoolVar(&o.Wait, "wait", true, "wait for the execution to finish (--wait=false records it and returns)")
 	f.IntVar(&o.Parallelism, "parallelism", 0, "how many nodes run at once (default: the number of CPUs)")
 	f.BoolVar(&o.OverwriteCache, "overwrite-cache", false, "run cached tasks again and replace their cached results")
+	o.Executor.addFlags(cmd)
 	return cmd
 }
 
-// runEntity launches (and with wait, executes) one execution and prints it.
-func (g *Global) runEntity(ctx context.Context, plat *platform.Config, st store.Store, req executor.Request, wait bool) (*executor.Execution, error) {
-	eng, err := g.engine(plat, st, req.Parallelism)
+// runEntity runs one execution through the flow and prints it.
+func (g *Global) runEntity(ctx context.Context, req flow.RunRequest) (*executor.Execution, error) {
+	req.Log = g.Log()
+	req.Observer = executor.NewProgress(g.IO.Err, g.IO.OutIsTTY)
+	ex, err := flow.Run(ctx, req)
 	if err != nil {
-		return nil, err
-	}
-	ex, err := eng.Launch(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	if wait {
-		ex, err = eng.Execute(ctx, ex, executor.NewProgress(g.IO.Err, g.IO.OutIsTTY))
-		if err != nil {
-			return ex, err
-		}
+		return ex, err
 	}
 	return ex, g.printExecution(ex)
 }
@@ -146,7 +161,8 @@ func (g *Global) printExecution(ex *executor.Execution) error {
 }
 
 func newRecover(g *Global) *cobra.Command {
-	return &cobra.Command{
+	var eo ExecutorOptions
+	cmd := &cobra.Command{
 		Use:   "recover EXECUTION",
 		Short: "Re-run a failed execution from its failed nodes",
 		Long: `Start a new execution with the same inputs and version as EXECUTION. Nodes
@@ -167,7 +183,12 @@ the failed nodes and those downstream of them run.`,
 			if err != nil {
 				return err
 			}
-			eng, err := g.engine(plat, st, 0)
+			r, done, err := g.runner(plat, st, eo)
+			if err != nil {
+				return err
+			}
+			defer done()
+			eng, err := flow.Engine(st, plat, r, g.Log(), 0)
 			if err != nil {
 				return err
 			}
@@ -178,6 +199,8 @@ the failed nodes and those downstream of them run.`,
 			return g.printExecution(ex)
 		},
 	}
+	eo.addFlags(cmd)
+	return cmd
 }
 
 // newExecTask is the wrapper both executors run around every task: fetch,
