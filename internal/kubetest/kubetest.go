@@ -67,7 +67,7 @@ const Controllers = "job-controller,garbage-collector-controller,resourcequota-c
 
 // Start starts the control plane under dir (created) and waits until the
 // apiserver is ready. On error everything already started is stopped.
-func Start(ctx context.Context, dir string) (cp *ControlPlane, err error) {
+func Start(ctx context.Context, dir string) (_ *ControlPlane, err error) {
 	bin := os.Getenv(EnvBin)
 	if bin == "" {
 		return nil, fmt.Errorf("%s is not set: build the control plane with `export %s=\"$(bash .ci/kube.sh)\"` (about 12 minutes the first time, cached after)", EnvBin, EnvBin)
@@ -85,7 +85,7 @@ func Start(ctx context.Context, dir string) (cp *ControlPlane, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	cp = &ControlPlane{Dir: dir}
+	cp := &ControlPlane{Dir: dir}
 	defer func() {
 		if err != nil {
 			cp.Stop()
@@ -130,17 +130,19 @@ func Start(ctx context.Context, dir string) (cp *ControlPlane, err error) {
 		"--service-account-issuer", "https://kubernetes.default.svc",
 		"--service-account-key-file", saKey,
 		"--service-account-signing-key-file", saKey,
+		"--endpoint-reconciler-type", "none", // loopback cannot be an endpoint of the kubernetes Service
 		"--profiling=false",
 	); err != nil {
 		return nil, err
 	}
+	apiDone := cp.procs[len(cp.procs)-1].done
 	host := "https://127.0.0.1:" + apiPort
 	cp.Config = &rest.Config{Host: host, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 200, Burst: 400}
 	cp.Kubeconfig = filepath.Join(dir, "admin.kubeconfig")
 	if err := os.WriteFile(cp.Kubeconfig, []byte(kubeconfig(host, token)), 0o600); err != nil {
 		return nil, err
 	}
-	if err := waitReady(ctx, host, token, 90*time.Second); err != nil {
+	if err := waitReady(ctx, host, token, 90*time.Second, apiDone); err != nil {
 		return nil, fmt.Errorf("kube-apiserver did not become ready (log %s): %w", filepath.Join(dir, "kube-apiserver.log"), err)
 	}
 	if err := cp.start(ctx, "kube-controller-manager", kcm,
@@ -233,7 +235,7 @@ func tail(b []byte, n int) string {
 	return string(b)
 }
 
-func waitReady(ctx context.Context, host, token string, limit time.Duration) error {
+func waitReady(ctx context.Context, host, token string, limit time.Duration, exited <-chan struct{}) error {
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // #nosec: loopback test server with a self-signed certificate
 	deadline := time.Now().Add(limit)
 	var last string
@@ -255,6 +257,8 @@ func waitReady(ctx context.Context, host, token string, limit time.Duration) err
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-exited:
+			return errors.New("it exited")
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
