@@ -41,7 +41,7 @@ func TestCommentCommands(t *testing.T) {
 		{"skipping a domain", "/runway promote production", "admin", false, "", false, []string{"has no entities in <code>staging</code>", "Promote it to <code>staging</code> first"}, "eyes,confused", 0},
 		{"policy asks more than write", "/runway promote staging", "write", false, policy, false, []string{"requiredPermission", "maintain or higher"}, "eyes,confused", 0},
 		{"policy satisfied", "/runway promote staging", "maintain", false, policy, false, []string{"6 promoted"}, "eyes,rocket", 6},
-		{"run is not wired", "/runway run train rows=10", "admin", false, "", false, []string{"not wired"}, "eyes,confused", 0},
+		{"run before register", "/runway run train rows=10", "admin", false, "", false, []string{"is not registered", "/runway register"}, "eyes,confused", 0},
 		{"on an issue", "/runway plan", "admin", false, "", true, []string{"is an issue, not a pull request"}, "eyes,confused", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,7 +70,13 @@
 // in GITHUB_STEP_SUMMARY; spec.Errors as `::error file=,line=,title=::`
 // annotations with paths relative to the workspace.
 //
-// Not wired yet: the run input and `/runway run` (they say so; flow has no
-// run entry), team actors ("@org/team") in promotion rules (the Action
+// Runs: the run input ("train", "workflow/train", "launchplan/nightly")
+// executes after the PR head is registered, and `/runway run NAME k=v ...`
+// (write access) runs at the PR head; both go through flow.Run on the local
+// executor and report the execution (nodes, cache, outputs) in the comment,
+// the summary and the execution output. A target not registered at the
+// head gets a polite refusal that points at /runway register.
+//
+// Not wired yet: team actors ("@org/team") in promotion rules (the Action
 // passes no teams, so such a rule refuses and says who may promote).
 package action

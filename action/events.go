@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/store"
 	"strings"
 
 	gogithub "github.com/google/go-github/v60/github"
@@ -65,7 +67,21 @@ func (r *runner) runPR(ctx context.Context, v *prView, number int, write bool) e
 	}
 	r.a.SetOutput("execution", "")
 	if r.in.Run != "" && err == nil && !v.ValidateOnly {
-		r.a.Warningf("the run input (%q) is not wired into runway's Action yet: nothing was run", r.in.Run)
+		ex, rerr := r.pipeline.Run(ctx, RunRequest{Repo: r.dir, Domain: r.in.Domain, Version: v.Head, Target: r.in.Run})
+		rep.Execution = ex
+		if ex != nil {
+			r.a.SetOutput("execution", ex.ID)
+		}
+		switch {
+		case rerr != nil:
+			err = fmt.Errorf("running %s: %w", r.in.Run, rerr)
+		case ex.Status != executor.StatusSucceeded:
+			err = fmt.Errorf("running %s: execution %s %s: %s", r.in.Run, ex.ID, ex.Status, ex.Error)
+		}
+		v.Err = err
+		if err != nil {
+			r.a.Errorf("%s", err)
+		}
 	}
 	r.a.AddStepSummary(renderPR(v, false))
 	if !write {
@@ -187,7 +203,23 @@ func (r *runner) issueComment(ctx context.Context, ev *gogithub.IssueCommentEven
 		}
 		return err
 	case VerbRun:
-		return reply(renderRefusal(user, line, "Running workflows from a comment is not wired into runway's Action yet; run it with `runway run` for now.", "", false), "confused")
+		ex, err := r.pipeline.Run(ctx, RunRequest{Repo: r.dir, Domain: r.in.Domain, Version: pr.HeadSHA, Target: cmd.Target, Inputs: cmd.Inputs})
+		if ex != nil {
+			r.a.SetOutput("execution", ex.ID)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			why := fmt.Sprintf("%s is not registered at %s in %s. Comment %s first, then run it.",
+				code(cmd.Target), code(shortSHA(pr.HeadSHA)), code(r.in.Domain), code("/runway register"))
+			return reply(renderRefusal(user, line, why, "", false), "confused")
+		}
+		reaction := "rocket"
+		if err != nil || ex.Status != executor.StatusSucceeded {
+			reaction = "confused"
+		}
+		if rerr := reply(renderRun(user, cmd.Target, pr.HeadSHA, r.in.Domain, ex, err), reaction); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
 	case VerbPromote:
 		return r.promoteCommand(ctx, cmd, pr, user, perm, line, reply)
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/platform"
@@ -20,7 +22,7 @@ import (
 
 // FlowPipeline is Pipeline over internal/flow and promote.
 //
-// Wiring, as of this commit: PR calls flow.Register with flow.PackageFunc
+// Wiring: Run calls flow.Run. PR calls flow.Register with flow.PackageFunc
 // (plan -> image if missing -> bundle -> register); ValidateOnly calls
 // registrar.Validate and plan.Plan, because flow has no validate-and-plan
 // entry yet. Promote calls promote.Promoter.Promote. OnMerge compares the
@@ -151,4 +153,37 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// Run implements Pipeline with flow.Run on the platform's executor (the
+// local runner here; a Kubernetes platform runs the Action's executions
+// through the runway server or CLI, see doc.go).
+func (p *FlowPipeline) Run(ctx context.Context, req RunRequest) (*executor.Execution, error) {
+	s, err := spec.Load(req.Repo)
+	if err != nil {
+		return nil, err
+	}
+	kind, name := registrar.KindWorkflow, req.Target
+	if k, n, ok := strings.Cut(req.Target, "/"); ok {
+		if kind, err = registrar.ParseKind(k); err != nil {
+			return nil, err
+		}
+		name = n
+	}
+	if kind == registrar.KindTask {
+		return nil, fmt.Errorf("run a workflow or a launch plan, not a task (%q)", req.Target)
+	}
+	args := make([]string, len(req.Inputs))
+	for i, kv := range req.Inputs {
+		args[i] = kv.Key + "=" + kv.Value
+	}
+	inputs, err := executor.ParseInputArgs(args, "")
+	if err != nil {
+		return nil, err
+	}
+	return flow.Run(ctx, flow.RunRequest{
+		Store: p.store, Platform: p.platform, Log: p.log, Wait: true,
+		Target: registrar.ID{Project: s.Project, Domain: req.Domain, Kind: kind, Name: name, Version: req.Version},
+		Inputs: inputs,
+	})
 }

@@ -3,6 +3,7 @@ package action
 import (
 	"context"
 
+	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/spec"
@@ -21,6 +22,19 @@ type Pipeline interface {
 	Promote(ctx context.Context, req PromoteRequest) (*promote.Report, error)
 	// OnMerge is merge-triggered promotion (`runway promote --on-merge`).
 	OnMerge(ctx context.Context, req MergeRequest) (*MergeReport, error)
+	// Run executes a registered workflow or launch plan and waits for it.
+	Run(ctx context.Context, req RunRequest) (*executor.Execution, error)
+}
+
+// RunRequest asks for one execution at a version.
+type RunRequest struct {
+	Repo    string
+	Domain  string
+	Version string
+	// Target is "NAME" (a workflow) or "KIND/NAME" (workflow/train,
+	// launchplan/nightly).
+	Target string
+	Inputs []KV
 }
 
 // PRRequest asks for the PR pipeline on one head.
@@ -41,6 +55,8 @@ type PRReport struct {
 	Register *flow.RegisterReport // nil when ValidateOnly
 	// Validated is the spec that passed validation, when ValidateOnly.
 	Validated *spec.Spec
+	// Execution is the run the `run` input asked for, if any.
+	Execution *executor.Execution
 }
 
 // PromoteRequest asks for the entities of Version to move From -> To.

@@ -3,8 +3,10 @@ package action
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/runway-ci/runway/executor"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/runway-ci/runway/internal/flow"
 	"github.com/runway-ci/runway/internal/plan"
@@ -88,6 +90,9 @@ func renderPR(v *prView, sticky bool) string {
 		writeArtifacts(&b, v.Report)
 		if v.Report.Register != nil {
 			writeEntities(&b, v.Report.Register.Entities)
+		}
+		if ex := v.Report.Execution; ex != nil {
+			writeExecution(&b, ex)
 		}
 		if s := v.Report.Validated; s != nil {
 			fmt.Fprintf(&b, "`runway.yaml` is valid: %d task(s), %d workflow(s), %d launch plan(s) would be registered.\n\n",
@@ -366,4 +371,51 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + tail
+}
+
+// writeExecution renders an execution: status, per-node cache and
+// duration, and the outputs (values, or digests for files).
+func writeExecution(b *strings.Builder, ex *executor.Execution) {
+	v := executor.View(ex, time.Now())
+	fmt.Fprintf(b, "**Execution %s: %s** (%s, %s)\n\n", code(v.ID), md(string(v.Status)), code(v.Target), md(v.Duration))
+	if v.Error != "" {
+		b.WriteString(block(v.Error))
+		b.WriteString("\n")
+	}
+	b.WriteString("| node | status | cache | attempts | duration |\n|---|---|---|---|---|\n")
+	for _, n := range v.Nodes {
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", code(n.ID), md(string(n.Status)), md(string(n.Cache)), n.Attempts, md(n.Duration))
+	}
+	b.WriteString("\n")
+	if len(v.Outputs) > 0 {
+		b.WriteString("| output | value |\n|---|---|\n")
+		keys := make([]string, 0, len(v.Outputs))
+		for k := range v.Outputs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(b, "| %s | %s |\n", code(k), code(fmt.Sprint(v.Outputs[k])))
+		}
+		b.WriteString("\n")
+	}
+}
+
+// renderRun is the reply to `/runway run`.
+func renderRun(user, target, head, domain string, ex *executor.Execution, err error) string {
+	var b strings.Builder
+	icon := "✅"
+	if err != nil || ex == nil || ex.Status != executor.StatusSucceeded {
+		icon = "❌"
+	}
+	fmt.Fprintf(&b, "### %s runway run %s at %s in %s\n\nRequested by %s.\n\n", icon, code(target), code(shortSHA(head)), code(domain), code(user))
+	if err != nil {
+		b.WriteString("**Error**\n\n")
+		b.WriteString(block(err.Error()))
+		b.WriteString("\n")
+	}
+	if ex != nil {
+		writeExecution(&b, ex)
+	}
+	return clip(b.String())
 }
