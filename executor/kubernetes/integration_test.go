@@ -202,10 +202,17 @@ func TestIntegrationWorkflowRunsAsJobsThenHitsCache(t *testing.T) {
 	if len(jobs) != len(first.Nodes) {
 		t.Fatalf("%d Jobs for %d nodes", len(jobs), len(first.Nodes))
 	}
-	for _, j := range jobs {
-		if jobCondition(&j, batchv1.JobComplete) == nil {
-			t.Errorf("Job %s is not Complete: %+v", j.Name, j.Status.Conditions)
+	// The runner returns once the pod's result is in; the Job controller
+	// marks the Job Complete right after.
+	eventually(t, time.Minute, "every Job to be Complete", func() bool {
+		for _, j := range executionJobs(t, ns, first.ID) {
+			if jobCondition(&j, batchv1.JobComplete) == nil {
+				return false
+			}
 		}
+		return true
+	})
+	for _, j := range jobs {
 		if j.Labels[LabelProject] != f.project || j.Labels[LabelVersion] != f.version || j.Labels[LabelKind] != "task" {
 			t.Errorf("Job %s labels %v", j.Name, j.Labels)
 		}
