@@ -44,17 +44,9 @@ func (o *KubernetesOptions) AddFlags(fs *pflag.FlagSet) {
 // kubernetesRunner builds the Kubernetes runner for the platform config
 // and flags. Close it when the engine is done.
 func (g *Global) kubernetesRunner(plat *platform.Config, st store.Store, o KubernetesOptions) (*kexec.Runner, error) {
-	kubeconfig := o.Kubeconfig
-	if kubeconfig == "" {
-		kubeconfig = plat.Executor.Kubeconfig
-	}
-	rc, err := kexec.RESTConfig(kubeconfig)
+	client, err := g.kubernetesClient(plat, o)
 	if err != nil {
 		return nil, err
-	}
-	client, err := k8sclient.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	opts := []kexec.Option{kexec.WithPlatform(plat), kexec.WithLogger(g.Log())}
 	if o.NamespaceTemplate != "" {
@@ -80,4 +72,22 @@ func (g *Global) kubernetesRunner(plat *platform.Config, st store.Store, o Kuber
 		ref = st.String()
 	}
 	return kexec.New(client, ref, opts...)
+}
+
+// kubernetesClient connects to the cluster named by --kubeconfig, the
+// platform's executor.kubeconfig, or the client defaults.
+func (g *Global) kubernetesClient(plat *platform.Config, o KubernetesOptions) (k8sclient.Interface, error) {
+	kubeconfig := o.Kubeconfig
+	if kubeconfig == "" {
+		kubeconfig = plat.Executor.Kubeconfig
+	}
+	rc, err := kexec.RESTConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	client, err := k8sclient.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return client, nil
 }

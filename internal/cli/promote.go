@@ -89,11 +89,44 @@ func promoter(g *Global) (*promote.Promoter, *platform.Config, store.Store, erro
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	p, err := promote.New(st, plat, promote.WithLogger(g.Log()), promote.WithRunwayVersion(BinaryVersion().Version))
+	opts := []promote.Option{promote.WithLogger(g.Log()), promote.WithRunwayVersion(BinaryVersion().Version)}
+	sync, err := g.scheduleSync(plat, st)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if sync != nil {
+		opts = append(opts, promote.WithScheduleSync(sync))
+	}
+	p, err := promote.New(st, plat, opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return p, plat, st, nil
+}
+
+// scheduleSync keeps CronJobs for active scheduled launch plans when the
+// platform runs tasks on Kubernetes; with the local executor, schedules
+// are run by `runway scheduler` and nothing needs syncing.
+func (g *Global) scheduleSync(plat *platform.Config, st store.Store) (promote.ScheduleSync, error) {
+	if plat.Executor.Kind != "kubernetes" {
+		return nil, nil
+	}
+	client, err := g.kubernetesClient(plat, KubernetesOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if plat.Executor.RunwayImage == "" {
+		return nil, fmt.Errorf("platform config: executor.runwayImage is required with the kubernetes executor: scheduled launch plans run as CronJobs in that image")
+	}
+	ref := plat.Store
+	if g.Store != "" {
+		ref = g.Store
+	}
+	if ref == "" {
+		ref = st.String()
+	}
+	return &promote.CronJobs{Client: client, Namespace: plat.Executor.NamespaceTemplate,
+		Image: plat.Executor.RunwayImage, Store: ref, ServiceAccount: plat.Executor.ServiceAccount}, nil
 }
 
 func (o *PromoteOptions) request(project string) (promote.Request, error) {

@@ -35,7 +35,7 @@ func TestPromoteActivateHistory(t *testing.T) {
 		t.Fatalf("register: %d %s", res.code, res.err)
 	}
 	res := run(t, home, "promote", "--repo", repo, "--from", "development", "--to", "production", "--version", sha)
-	if res.code != ExitError || !strings.Contains(res.err, "production may only be reached from staging") {
+	if res.code != ExitRefused || !strings.Contains(res.err, "production may only be reached from staging") {
 		t.Fatalf("skipping staging: %d %s", res.code, res.err)
 	}
 	res = run(t, home, "promote", "--repo", repo, "--from", "development", "--version", sha, "--actor", "alice", "--pr", "4", "--pr-url", "https://github.example/o/r/pull/4")
@@ -94,7 +94,7 @@ func TestPromoteActivateHistory(t *testing.T) {
 			Findings []struct{ Domain, Problem string } `json:"findings"`
 		} `json:"verify"`
 	}
-	if err := json.Unmarshal([]byte(res.out), &h); err != nil || res.code != ExitError || len(h.Verify.Findings) == 0 || h.Verify.Findings[0].Domain != "production" {
+	if err := json.Unmarshal([]byte(res.out), &h); err != nil || res.code != ExitRefused || len(h.Verify.Findings) == 0 || h.Verify.Findings[0].Domain != "production" {
 		t.Fatalf("history --verify after tampering: %d %v\n%s%s", res.code, err, res.out, res.err)
 	}
 }

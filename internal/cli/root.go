@@ -21,6 +21,7 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -32,6 +33,7 @@ const (
 	ExitInvalid  = 3 // runway.yaml or inputs failed validation
 	ExitConflict = 4 // an immutable entity exists with other content
 	ExitFailed   = 5 // an execution ran and failed
+	ExitRefused  = 6 // promotion policy refused, or verification found tampering
 )
 
 // IO holds the streams commands use.
@@ -196,8 +198,10 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &se), errors.Is(err, executor.ErrInvalidInput), errors.Is(err, executor.ErrInvalidPlan):
 		return ExitInvalid
-	case errors.Is(err, registrar.ErrConflict):
+	case errors.Is(err, registrar.ErrConflict), errors.Is(err, promote.ErrConflict):
 		return ExitConflict
+	case errors.Is(err, promote.ErrNotAllowed), errors.Is(err, ErrVerifyFailed):
+		return ExitRefused
 	case errors.Is(err, ErrExecutionFailed):
 		return ExitFailed
 	}

@@ -61,6 +61,11 @@ type Executor struct {
 	SystemRetries int `yaml:"systemRetries" json:"systemRetries"`
 	// Backoff is the first retry delay (Go duration), doubled per attempt.
 	Backoff string `yaml:"backoff" json:"backoff"`
+	// RunwayImage is runway's own image, pinned by digest: the Kubernetes
+	// executor's CronJobs run `runway run launchplan` in it.
+	RunwayImage string `yaml:"runwayImage" json:"runwayImage"`
+	// ServiceAccount runs runway's pods (CronJobs); "" = the namespace default.
+	ServiceAccount string `yaml:"serviceAccount" json:"serviceAccount"`
 }
 
 // Bundle holds the code bundle budget.
