@@ -31,6 +31,25 @@ type watchState struct {
 	sawJob    bool
 	sawPod    bool
 	pullSince time.Time // first time an image pull error was seen
+	goneSince time.Time // first time the pod was seen deleted or gone
+}
+
+// goneSettle is how long a deleted pod is given before the attempt is
+// failed as "pod deleted": the Job controller deletes the pods of a Job
+// past its deadline right after marking the Job, and the Job's and the
+// pods' watches deliver independently, so the reason may arrive second.
+const goneSettle = 2 * time.Second
+
+// gone classifies a pod that was deleted, once the Job had goneSettle to
+// say why.
+func gone(st *watchState, now time.Time, format string, a ...any) (outcome, bool) {
+	if st.goneSince.IsZero() {
+		st.goneSince = now
+	}
+	if now.Sub(st.goneSince) < goneSettle {
+		return outcome{recheck: st.goneSince.Add(goneSettle)}, false
+	}
+	return failed(executor.SystemFailure, ReasonDeleted, false, format, a...), true
 }
 
 var pullErrors = map[string]bool{
@@ -66,8 +85,12 @@ func evaluate(job *batchv1.Job, pods []*corev1.Pod, events []*corev1.Event, st *
 		if o, final := evaluatePod(pods[0], st, grace, now); final || o.recheck != (time.Time{}) {
 			return o
 		}
-	} else if st.sawPod && !jobFinished(job) {
-		return failed(executor.SystemFailure, ReasonDeleted, false, "the pod of Job %s was deleted before it finished", name)
+	} else if st.sawPod && (jobCondition(job, batchv1.JobComplete) == nil || !st.goneSince.IsZero()) {
+		// The pod vanished before its result was read: deleted (the Job
+		// controller then fails the Job for its lost pod, which says
+		// nothing more).
+		o, _ := gone(st, now, "the pod of Job %s was deleted before it finished", name)
+		return o
 	}
 
 	if c := jobCondition(job, batchv1.JobComplete, batchv1.JobFailed); c != nil {
@@ -87,7 +110,12 @@ func evaluate(job *batchv1.Job, pods []*corev1.Pod, events []*corev1.Event, st *
 func evaluatePod(p *corev1.Pod, st *watchState, grace time.Duration, now time.Time) (outcome, bool) {
 	cs := containerStatus(p)
 	if cs != nil && cs.State.Terminated != nil {
-		return terminated(p, cs.State.Terminated), true
+		o := terminated(p, cs.State.Terminated)
+		if o.err != nil && p.DeletionTimestamp != nil {
+			// Killed because the pod was deleted: say so, not "exit 137".
+			return gone(st, now, "pod %s was deleted before it finished (its container was stopped with exit code %d)", p.Name, cs.State.Terminated.ExitCode)
+		}
+		return o, true
 	}
 	if p.Status.Reason == "Evicted" {
 		return failed(executor.SystemFailure, ReasonEvicted, false, "pod %s was evicted: %s", p.Name, p.Status.Message), true
@@ -98,7 +126,7 @@ func evaluatePod(p *corev1.Pod, st *watchState, grace time.Duration, now time.Ti
 		}
 	}
 	if p.DeletionTimestamp != nil {
-		return failed(executor.SystemFailure, ReasonDeleted, false, "pod %s was deleted before it finished", p.Name), true
+		return gone(st, now, "pod %s was deleted before it finished", p.Name)
 	}
 	if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
 		return failed(executor.SystemFailure, ReasonNoResult, false, "pod %s ended (%s: %s %s) without a container status", p.Name, p.Status.Phase, p.Status.Reason, p.Status.Message), true

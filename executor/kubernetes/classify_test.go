@@ -104,8 +104,16 @@ func TestEvaluate(t *testing.T) {
 		{name: "disruption target", job: testJob(), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI", Message: "Eviction API: evicting"}}
 		})}, done: true, reason: ReasonEvicted, kind: executor.SystemFailure, msg: "EvictionByEvictionAPI"},
-		{name: "pod being deleted", job: testJob(), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: t0} })}, done: true, reason: ReasonDeleted, kind: executor.SystemFailure},
-		{name: "pod gone", job: testJob(), st: watchState{sawPod: true}, done: true, reason: ReasonDeleted, kind: executor.SystemFailure, msg: "pod of Job"},
+		{name: "pod being deleted, job may still say why", job: testJob(), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: t0} })}, recheck: true},
+		{name: "pod being deleted", job: testJob(), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: t0} })}, st: watchState{goneSince: t0.Add(-goneSettle)}, done: true, reason: ReasonDeleted, kind: executor.SystemFailure},
+		{name: "pod deleted for the deadline", job: testJob(cond(batchv1.JobFailureTarget, batchv1.JobReasonDeadlineExceeded)), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: t0} })}, st: watchState{goneSince: t0.Add(-time.Second)}, done: true, reason: executor.ReasonTimeout, kind: executor.UserFailure},
+		{name: "pod deleted, container stopped", job: testJob(), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) {
+			terminatedWith(137, "Error", "")(p)
+			p.DeletionTimestamp = &metav1.Time{Time: t0}
+		})}, st: watchState{goneSince: t0.Add(-goneSettle)}, done: true, reason: ReasonDeleted, kind: executor.SystemFailure, msg: "exit code 137"},
+		{name: "pod gone, job failed for it", job: testJob(cond(batchv1.JobFailed, "BackoffLimitExceeded")), st: watchState{sawPod: true, goneSince: t0.Add(-goneSettle)}, done: true, reason: ReasonDeleted, kind: executor.SystemFailure},
+		{name: "pod gone, job may still say why", job: testJob(), st: watchState{sawPod: true}, recheck: true},
+		{name: "pod gone", job: testJob(), st: watchState{sawPod: true, goneSince: t0.Add(-goneSettle)}, done: true, reason: ReasonDeleted, kind: executor.SystemFailure, msg: "pod of Job"},
 		{name: "deadline", job: testJob(cond(batchv1.JobFailureTarget, batchv1.JobReasonDeadlineExceeded)), pods: []*corev1.Pod{testPod(nil)}, done: true, reason: executor.ReasonTimeout, kind: executor.UserFailure, msg: "activeDeadlineSeconds (720s"},
 		{name: "image pull within grace", job: testJob(), pods: []*corev1.Pod{testPod(waitingWith("ImagePullBackOff"))}, now: t0, recheck: true},
 		{name: "image pull past grace", job: testJob(), pods: []*corev1.Pod{testPod(waitingWith("ErrImagePull"))}, st: watchState{pullSince: t0.Add(-3 * time.Minute)}, now: t0, done: true, reason: ReasonImagePull, kind: executor.SystemFailure, stop: true, msg: "pull access denied"},

@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -501,4 +502,130 @@ func BenchmarkIntegrationHundredConcurrentTasks(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tasks/s")
+}
+
+// attemptFor is one attempt of an inline sh task, outside any workflow.
+func attemptFor(node, image, script string, timeout time.Duration) executor.Attempt {
+	return executor.Attempt{
+		ExecutionID: executor.NewID(time.Now()), NodeID: node, Number: 1, Project: "faults", Domain: domain,
+		TaskRef: registrar.Ref{Project: "faults", Name: node, Version: strings.Repeat("b", 40)},
+		Task:    registrar.Task{Image: image, Command: []string{"sh", "-c", script}},
+		Inputs:  executor.Values{}, Outputs: executor.Interface{}, Timeout: timeout,
+		Limits:   executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20},
+		DataRepo: "faults/development/execution",
+	}
+}
+
+// Failures that only the cluster can cause are classified: a refused
+// image pull once the grace period is over, the Job's deadline, an
+// eviction through the Eviction API and a deleted pod.
+func TestIntegrationFailuresClassified(t *testing.T) {
+	ctx := context.Background()
+	r, err := New(admin, "file://"+t.TempDir(), WithPlatform(testPlatform(true, nil)), WithNamespaceTemplate("{project}-{domain}"),
+		WithImagePullGrace(time.Second), WithDeadlineSlack(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ns, _ := r.Namespace("faults", domain)
+	podOf := func(a executor.Attempt) *corev1.Pod {
+		var pod *corev1.Pod
+		eventually(t, time.Minute, "the attempt's pod to run", func() bool {
+			for _, p := range executionPods(t, ns, a.ExecutionID) {
+				if p.Status.Phase == corev1.PodRunning {
+					pod = &p
+					return true
+				}
+			}
+			return false
+		})
+		return pod
+	}
+	unpullable := unpullablePrefix + "task@sha256:" + strings.Repeat("2", 64)
+	tests := []struct {
+		name    string
+		attempt executor.Attempt
+		disrupt func(executor.Attempt)
+		reason  executor.Reason
+		kind    executor.FailureKind
+		msg     string
+	}{
+		{name: "image pull", attempt: attemptFor("pull", unpullable, "true", 0),
+			reason: ReasonImagePull, kind: executor.SystemFailure, msg: "ImagePullBackOff"},
+		{name: "deadline", attempt: attemptFor("deadline", taskImage, "sleep 30", time.Second),
+			reason: executor.ReasonTimeout, kind: executor.UserFailure},
+		{name: "evicted", attempt: attemptFor("evicted", taskImage, "sleep 30", 0),
+			disrupt: func(a executor.Attempt) {
+				p := podOf(a)
+				err := admin.CoreV1().Pods(ns).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: ns}})
+				if err != nil {
+					t.Errorf("evicting: %v", err)
+				}
+			},
+			reason: ReasonEvicted, kind: executor.SystemFailure, msg: "EvictionByEvictionAPI"},
+		{name: "pod deleted", attempt: attemptFor("deleted", taskImage, "sleep 30", 0),
+			disrupt: func(a executor.Attempt) {
+				p := podOf(a)
+				if err := admin.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+					t.Errorf("deleting: %v", err)
+				}
+			},
+			reason: ReasonDeleted, kind: executor.SystemFailure, msg: "deleted before it finished"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.disrupt != nil {
+				go tt.disrupt(tt.attempt)
+			}
+			start := time.Now()
+			_, err := r.Run(ctx, tt.attempt)
+			te := executor.AsTaskError(err)
+			if te.Reason != tt.reason || te.Kind != tt.kind || !strings.Contains(te.Message, tt.msg) {
+				t.Fatalf("got %v, want a %s %s failure mentioning %q", err, tt.kind, tt.reason, tt.msg)
+			}
+			t.Logf("%s after %s: %s", te.Reason, time.Since(start).Round(time.Millisecond), te.Message)
+			if tt.reason == ReasonImagePull {
+				if time.Since(start) < time.Second {
+					t.Errorf("the pull failure was reported before the grace period ended")
+				}
+				eventually(t, time.Minute, "the Job to be deleted", func() bool { return len(executionJobs(t, ns, tt.attempt.ExecutionID)) == 0 })
+			}
+		})
+	}
+}
+
+// An eviction is a system failure: the engine runs the node again and
+// the second attempt, a new Job, succeeds.
+func TestIntegrationEvictionIsRetried(t *testing.T) {
+	ctx := context.Background()
+	pc := testPlatform(true, nil)
+	f := newKFix(t, "", smallProject, "evict", pc, "")
+	ns := f.namespace()
+	gate := filepath.Join(t.TempDir(), "gate")
+	ex, err := f.engine.Launch(ctx, executor.Request{Target: f.id(registrar.KindTask, "gate"), Inputs: map[string]any{"gate": gate, "n": "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *executor.Execution, 1)
+	go func() {
+		final, err := f.engine.Execute(ctx, ex, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- final
+	}()
+	eventually(t, time.Minute, "the first attempt to run", func() bool { return runningPods(t, ns, ex.ID) == 1 })
+	pod := executionPods(t, ns, ex.ID)[0]
+	if err := admin.CoreV1().Pods(ns).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "a second attempt's Job", func() bool { return len(executionJobs(t, ns, ex.ID)) == 2 })
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	final := <-done
+	n := final.Node("gate")
+	if final.Status != executor.StatusSucceeded || n.Attempts != 2 || n.Outputs["n"].Scalar != int64(4) {
+		t.Fatalf("status %s, attempts %d, outputs %v; want succeeded on attempt 2", final.Status, n.Attempts, n.Outputs)
+	}
 }

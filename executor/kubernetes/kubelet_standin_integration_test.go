@@ -55,7 +55,9 @@ import (
 //     runs on the host rather than in the container's mount namespace. So
 //     it does not reproduce that /dev/termination-log is a bind mount;
 //   - "runway" in the command is the test binary, which dispatches
-//     `exec-task` to the real exec-task code; the image is not pulled;
+//     `exec-task` to the real exec-task code;
+//   - images are not pulled; an image under unpullablePrefix is reported
+//     as a refused pull (ImagePullBackOff) instead of running;
 //   - at most maxRunning commands run at once (a node's capacity); the
 //     others stay Pending, bound, until a slot frees.
 type kubeletStandIn struct {
@@ -76,6 +78,10 @@ type kubeletStandIn struct {
 }
 
 const standInNode = "kubelet-stand-in"
+
+// unpullablePrefix marks images whose pull the stand-in refuses, as a
+// registry that does not have them would.
+const unpullablePrefix = "registry.invalid/unpullable/"
 
 // newKubeletStandIn registers the stand-in's node and starts reacting to
 // pods, acting with an admin client; log receives what goes wrong.
@@ -156,6 +162,16 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 	}
 	defer func() { <-k.slots }()
 	c := p.Spec.Containers[0]
+	if strings.HasPrefix(c.Image, unpullablePrefix) {
+		// As a kubelet whose pull is refused: ErrImagePull, then
+		// ImagePullBackOff, until the pod is deleted.
+		k.setStatus(ctx, p, func(s *corev1.PodStatus) {
+			s.ContainerStatuses = []corev1.ContainerStatus{{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+				Reason: "ImagePullBackOff", Message: `Back-off pulling image "` + c.Image + `": ErrImagePull: pull access denied, repository does not exist or may require authorization`,
+			}}}}
+		})
+		return
+	}
 	root := filepath.Join(k.dir, string(p.UID))
 	mounts, err := k.volumes(ctx, p, c, root)
 	if err != nil {
