@@ -18,7 +18,7 @@ import (
 // action's last step does (`runway action`), in a process whose whole
 // environment is what the Actions runner provides.
 func TestBinaryAsTheRunnerRunsIt(t *testing.T) {
-	bin := testenv.BuildStatic(t, "..", "./cmd/runway")
+	bin := testenv.BuildStatic(t, "..", "./cmd/runway-core")
 	w, base := newWorld(t)
 	runGit(t, w.dir, "checkout", "-q", "-b", "changes")
 	appendTo(t, filepath.Join(w.dir, "pipeline", "train.py"), "\n# a code change\n")

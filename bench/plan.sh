@@ -38,7 +38,7 @@ fi
 if [[ -z "${RUNWAY_PLAN_CMD:-}" ]]; then
 	(cd "$root" && go build -o "$dir/bin/plantime" ./internal/plan/cmd/plantime)
 	RUNWAY_PLAN_CMD="$dir/bin/plantime"
-	if [[ -d "$root/cmd/runway" ]] && (cd "$root" && go build -o "$dir/bin/runway" ./cmd/runway 2>/dev/null) &&
+	if [[ -d "$root/cmd/runway" ]] && (cd "$root" && go build -o "$dir/bin/" ./cmd/... 2>/dev/null) &&
 		"$dir/bin/runway" plan --help >/dev/null 2>&1; then
 		RUNWAY_PLAN_CMD="$dir/bin/runway plan --output json"
 	fi

@@ -128,12 +128,10 @@ func TestIntegrationImageRunsInPodman(t *testing.T) {
 	}
 }
 
-// runwayForImage picks the binary the image embeds and returns it with the
-// text its `version` command prints on this host:
-//   - $RUNWAY_TEST_BINARY if set (CI builds runway once with
-//     CGO_ENABLED=0 and hands it to every integration test);
-//   - else the runway CLI built from ./cmd/runway when it exists;
-//   - else testenv's tiny static version program.
+// runwayForImage builds the binary the image embeds, the full runway CLI
+// (./cmd/runway-core, which images carry as /usr/local/bin/runway), or
+// takes $RUNWAY_TEST_BINARY, and returns it with the text its `version`
+// command prints on this host.
 func runwayForImage(t *testing.T) (binary, want string) {
 	t.Helper()
 	version := func(bin string) string {
@@ -151,13 +149,7 @@ func runwayForImage(t *testing.T) (binary, want string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "cmd", "runway")); err == nil {
-		bin := testenv.BuildStatic(t, root, "./cmd/runway")
-		t.Log("image embeds the runway CLI built from ./cmd/runway")
-		return bin, version(bin)
-	}
-	t.Log("image embeds testenv's version program (no ./cmd/runway)")
-	bin := testenv.VersionProgram(t, "integration")
+	bin := testenv.BuildStatic(t, root, "./cmd/runway-core")
 	return bin, version(bin)
 }
 

@@ -1,11 +1,10 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/internal/plan"
+	"github.com/runway-ci/runway/internal/planview"
 	"github.com/runway-ci/runway/internal/spec"
 )
 
@@ -54,25 +53,7 @@ the head tree's bundle was already pushed.`,
 			if err != nil {
 				return err
 			}
-			if g.JSON() {
-				return p.WriteJSON(g.IO.Out)
-			}
-			fmt.Fprintf(g.IO.Out, "decision: %s\n", p.Decision)
-			fmt.Fprintf(g.IO.Out, "  %s...%s (merge base %s), %d paths changed\n", short(p.Base), short(p.Head), short(p.MergeBase), len(p.Changed))
-			for _, r := range p.Reasons {
-				fmt.Fprintf(g.IO.Out, "  %-6s %s  (%s)\n", r.Effect, r.Path, r.Rule)
-			}
-			exists := "not built yet"
-			if p.Image.Exists {
-				exists = "exists"
-			}
-			fmt.Fprintf(g.IO.Out, "image:  %s (%s)\n", p.Image.Ref, exists)
-			if p.Bundle.Built {
-				fmt.Fprintf(g.IO.Out, "bundle: %s (%d files, %d bytes)\n", p.Bundle.Digest, p.Bundle.Files, p.Bundle.Size)
-			} else {
-				fmt.Fprintf(g.IO.Out, "bundle: not built yet for tree %s\n", short(p.HeadTree))
-			}
-			return nil
+			return planview.Write(g.IO.Out, p, g.JSON())
 		},
 	}
 	cmd.Flags().StringVar(&base, "base", "", "the PR's base revision (branch, tag or SHA)")

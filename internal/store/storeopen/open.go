@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -134,11 +133,5 @@ func openLayout(dir string, o options) (store.Store, error) {
 // DefaultDir is the embedded default store: $RUNWAY_HOME/store, else
 // $HOME/.runway/store.
 func DefaultDir(getenv func(string) string) (string, error) {
-	if h := getenv("RUNWAY_HOME"); h != "" {
-		return filepath.Join(h, "store"), nil
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".runway", "store"), nil
-	}
-	return "", errors.New("finding the default store: neither RUNWAY_HOME nor HOME is set")
+	return store.DefaultDir(getenv)
 }

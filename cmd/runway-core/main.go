@@ -1,0 +1,15 @@
+// Command runway-core is runway's full CLI (every command, cobra). Users
+// run it as `runway`, whose front binary (cmd/runway) answers the hot
+// `plan` path itself and execs runway-core for everything else. It is also
+// the binary images embed as /usr/local/bin/runway for `runway exec-task`.
+package main
+
+import (
+	"os"
+
+	"github.com/runway-ci/runway/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], cli.Std()))
+}
