@@ -517,7 +517,8 @@ func attemptFor(node, image, script string, timeout time.Duration) executor.Atte
 }
 
 // Failures that only the cluster can cause are classified: a refused
-// image pull once the grace period is over, the Job's deadline, an
+// image pull once the grace period is over, a container OOM-killed at its
+// memory limit, the Job's deadline, an
 // eviction through the Eviction API and a deleted pod.
 func TestIntegrationFailuresClassified(t *testing.T) {
 	ctx := context.Background()
@@ -552,6 +553,11 @@ func TestIntegrationFailuresClassified(t *testing.T) {
 	}{
 		{name: "image pull", attempt: attemptFor("pull", unpullable, "true", 0),
 			reason: ReasonImagePull, kind: executor.SystemFailure, msg: "ImagePullBackOff"},
+		{name: "OOMKilled", attempt: func() executor.Attempt {
+			a := attemptFor("oom", taskImage, "python3 -c 'b = bytearray(400 << 20); print(len(b))'", 0)
+			a.Limits.MemoryBytes = 128 << 20
+			return a
+		}(), reason: executor.ReasonOOMKilled, kind: executor.UserFailure, msg: "memory limit of 128Mi"},
 		{name: "deadline", attempt: attemptFor("deadline", taskImage, "sleep 30", time.Second),
 			reason: executor.ReasonTimeout, kind: executor.UserFailure},
 		{name: "evicted", attempt: attemptFor("evicted", taskImage, "sleep 30", 0),

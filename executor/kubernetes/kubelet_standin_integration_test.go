@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -58,6 +59,9 @@ import (
 //     `exec-task` to the real exec-task code;
 //   - images are not pulled; an image under unpullablePrefix is reported
 //     as a refused pull (ImagePullBackOff) instead of running;
+//   - a container's memory limit is a cgroup v1 memory cgroup below this
+//     process's own (memory and memory+swap limits); a container whose
+//     cgroup counted an OOM kill is reported OOMKilled, as a runtime does;
 //   - at most maxRunning commands run at once (a node's capacity); the
 //     others stay Pending, bound, until a slot frees.
 type kubeletStandIn struct {
@@ -231,6 +235,20 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 	}
 	k.running[p.UID] = cmd
 	k.mu.Unlock()
+	var cg *memoryCgroup
+	if lim, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+		// The container's memory limit, as the runtime would set it; the
+		// process joins right after it starts, before exec-task allocates
+		// anything to speak of, and its children inherit the cgroup.
+		cg, err = newMemoryCgroup(string(p.UID), lim.Value())
+		if err == nil {
+			err = cg.join(cmd.Process.Pid)
+		}
+		if err != nil {
+			k.log("memory limit of %s/%s not enforced: %v", p.Namespace, p.Name, err)
+		}
+		defer cg.remove()
+	}
 	now := metav1.Now()
 	k.setStatus(ctx, p, func(s *corev1.PodStatus) {
 		s.Phase = corev1.PodRunning
@@ -260,6 +278,9 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 	reason := "Completed"
 	if code != 0 {
 		reason = "Error"
+	}
+	if cg.oomKills() > 0 {
+		reason = "OOMKilled" // as the runtime reports a container whose cgroup hit its limit
 	}
 	k.finish(ctx, p, int32(code), reason, string(msg))
 }
@@ -434,4 +455,81 @@ func (k *kubeletStandIn) runningPods() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.running)
+}
+
+// memoryCgroup is a cgroup v1 memory cgroup for one container.
+type memoryCgroup struct{ dir string }
+
+func newMemoryCgroup(name string, limit int64) (*memoryCgroup, error) {
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	var parent string
+	for _, line := range strings.Split(string(own), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && slices.Contains(strings.Split(parts[1], ","), "memory") {
+			parent = filepath.Join("/sys/fs/cgroup/memory", parts[2])
+		}
+	}
+	if parent == "" {
+		return nil, errors.New("no cgroup v1 memory hierarchy for this process")
+	}
+	cg := &memoryCgroup{dir: filepath.Join(parent, "kubelet-stand-in-"+name)}
+	if err := os.Mkdir(cg.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating memory cgroup: %w", err)
+	}
+	v := []byte(fmt.Sprint(limit))
+	if err := os.WriteFile(filepath.Join(cg.dir, "memory.limit_in_bytes"), v, 0o644); err != nil {
+		cg.remove()
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(cg.dir, "memory.memsw.limit_in_bytes")); err == nil {
+		if err := os.WriteFile(filepath.Join(cg.dir, "memory.memsw.limit_in_bytes"), v, 0o644); err != nil {
+			cg.remove()
+			return nil, err
+		}
+	}
+	return cg, nil
+}
+
+func (cg *memoryCgroup) join(pid int) error {
+	return os.WriteFile(filepath.Join(cg.dir, "cgroup.procs"), []byte(fmt.Sprint(pid)), 0o644)
+}
+
+// oomKills reads the oom_kill counter (0 for a nil cgroup).
+func (cg *memoryCgroup) oomKills() int {
+	if cg == nil {
+		return 0
+	}
+	b, _ := os.ReadFile(filepath.Join(cg.dir, "memory.oom_control"))
+	for _, line := range strings.Split(string(b), "\n") {
+		if n, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			var v int
+			fmt.Sscan(n, &v)
+			return v
+		}
+	}
+	return 0
+}
+
+// remove kills what is left in the cgroup and removes it.
+func (cg *memoryCgroup) remove() {
+	if cg == nil {
+		return
+	}
+	for range 50 {
+		b, _ := os.ReadFile(filepath.Join(cg.dir, "cgroup.procs"))
+		pids := strings.Fields(string(b))
+		if len(pids) == 0 {
+			break
+		}
+		for _, p := range pids {
+			var pid int
+			fmt.Sscan(p, &pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = os.Remove(cg.dir)
 }
