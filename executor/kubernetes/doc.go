@@ -78,8 +78,9 @@
 //     classified Result.
 //   - Cancelling: when ctx ends, the attempt's Job is deleted with
 //     background propagation (the garbage collector removes the pod);
-//     Cancel deletes all of an execution's Jobs, and Done does so for an
-//     execution that ended other than by success.
+//     Cancel deletes all of an execution's Jobs; Done deletes the Jobs of
+//     an execution that ended other than by success that are still active
+//     (finished ones stay until their TTL, for inspection).
 //
 // ErrQuota is defined here because executor has no such sentinel; the
 // reasons this runner adds (QuotaExceeded, Evicted, ImagePullFailed, ...)

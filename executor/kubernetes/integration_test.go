@@ -4,8 +4,11 @@ package kubernetes
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -633,5 +636,51 @@ func TestIntegrationEvictionIsRetried(t *testing.T) {
 	n := final.Node("gate")
 	if final.Status != executor.StatusSucceeded || n.Attempts != 2 || n.Outputs["n"].Scalar != int64(4) {
 		t.Fatalf("status %s, attempts %d, outputs %v; want succeeded on attempt 2", final.Status, n.Attempts, n.Outputs)
+	}
+}
+
+// Registry credentials reach exec-task as a mounted docker config and the
+// pod as an image pull secret, and appear nowhere else: not in the Job,
+// not in the runner's log.
+func TestIntegrationRegistryCredentials(t *testing.T) {
+	ctx := context.Background()
+	const token = "c2VjcmV0LXRva2VuLWZvci10aGUtdGVzdA=="
+	config := []byte(`{"auths":{"registry.invalid":{"auth":"` + token + `"}}}`)
+	logs := &syncBuffer{}
+	r, err := New(admin, "file://"+t.TempDir(), WithPlatform(testPlatform(true, nil)), WithNamespaceTemplate("{project}-{domain}"),
+		WithDockerConfig(config), WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// The task reports a hash of the docker config it sees, so that the
+	// credential is not in its command either.
+	a := attemptFor("creds", taskImage, `sha256sum "$DOCKER_CONFIG/config.json" | cut -c1-64 > "$RUNWAY_OUTPUTS/seen"`, 0)
+	a.Project, a.Outputs = "creds", executor.Interface{"seen": executor.TypeString}
+	res, err := r.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("the task could not read the docker config: %v", err)
+	}
+	if want := fmt.Sprintf("%x", sha256.Sum256(config)); res.Outputs["seen"].Scalar != want {
+		t.Fatalf("the task saw a docker config with sha256 %v, want %s", res.Outputs["seen"].Scalar, want)
+	}
+	ns, _ := r.Namespace("creds", domain)
+	jobs := executionJobs(t, ns, a.ExecutionID)
+	if len(jobs) != 1 {
+		t.Fatalf("%d Jobs", len(jobs))
+	}
+	raw, _ := json.Marshal(jobs[0])
+	if strings.Contains(string(raw), token) {
+		t.Error("the Job carries the registry credential")
+	}
+	if ps := jobs[0].Spec.Template.Spec.ImagePullSecrets; len(ps) != 1 || ps[0].Name != RegistrySecretName {
+		t.Errorf("image pull secrets %v", ps)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Error("the runner logged the registry credential")
+	}
+	sec, err := admin.CoreV1().Secrets(ns).Get(ctx, RegistrySecretName, metav1.GetOptions{})
+	if err != nil || sec.Type != corev1.SecretTypeDockerConfigJson {
+		t.Fatalf("registry secret: %v %v", err, sec)
 	}
 }

@@ -406,6 +406,10 @@ func (r *Runner) deleteJob(ctx context.Context, ns, name string) {
 // Cancel deletes every Job of an execution in a namespace, with
 // background propagation (the garbage collector removes their pods).
 func (r *Runner) Cancel(ctx context.Context, namespace, executionID string) error {
+	return r.deleteExecutionJobs(ctx, namespace, executionID, false)
+}
+
+func (r *Runner) deleteExecutionJobs(ctx context.Context, namespace, executionID string, activeOnly bool) error {
 	if err := executor.ValidateID(executionID); err != nil {
 		return fmt.Errorf("cancelling execution %q: %w", executionID, err)
 	}
@@ -416,6 +420,9 @@ func (r *Runner) Cancel(ctx context.Context, namespace, executionID string) erro
 	}
 	var errs []error
 	for _, j := range jobs.Items {
+		if activeOnly && jobFinished(&j) {
+			continue
+		}
 		err := r.client.BatchV1().Jobs(namespace).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting Job %s/%s: %w", namespace, j.Name, err))
@@ -428,9 +435,9 @@ func (r *Runner) Cancel(ctx context.Context, namespace, executionID string) erro
 }
 
 // Done is the executor.ExecutionDoner capability: when an execution ends
-// other than by success, its remaining Jobs are deleted (a failFast
-// execution may have left siblings running). Succeeded Jobs stay until
-// their TTL, for inspection.
+// other than by success, its Jobs that are still active are deleted (a
+// safety net: each attempt already deletes its own Job when it is
+// stopped). Finished Jobs stay until their TTL, for inspection.
 func (r *Runner) Done(executionID string, status executor.Status) {
 	r.mu.Lock()
 	nss := r.execNS[executionID]
@@ -442,7 +449,7 @@ func (r *Runner) Done(executionID string, status executor.Status) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ns := range nss {
-		if err := r.Cancel(ctx, ns, executionID); err != nil {
+		if err := r.deleteExecutionJobs(ctx, ns, executionID, true); err != nil {
 			r.log.Warn("cleaning up after execution", "execution", executionID, "err", err)
 		}
 	}
