@@ -34,6 +34,10 @@ type watchState struct {
 	goneSince time.Time // first time the pod was seen deleted or gone
 }
 
+// maxTerminationMessage is the kubelet's limit on one container's
+// termination message, which carries exec-task's result.
+const maxTerminationMessage = 4096
+
 // goneSettle is how long a deleted pod is given before the attempt is
 // failed as "pod deleted": the Job controller deletes the pods of a Job
 // past its deadline right after marking the Job, and the Job's and the
@@ -180,6 +184,9 @@ func terminated(p *corev1.Pod, t *corev1.ContainerStateTerminated) outcome {
 		f := *res.Failure
 		f.Message += " (pod " + p.Name + ")"
 		return outcome{done: true, err: &f}
+	}
+	if res == nil && len(t.Message) >= maxTerminationMessage {
+		return failed(executor.SystemFailure, ReasonNoResult, true, "pod %s: exec-task's result is larger than the %d bytes a termination message holds and was cut off: scalar outputs this large belong in file outputs", p.Name, maxTerminationMessage)
 	}
 	if t.ExitCode == exectask.ExitUserFailure {
 		return failed(executor.UserFailure, executor.ReasonExitCode, false, "pod %s: exec-task exited %d (%s) without a readable result", p.Name, t.ExitCode, t.Reason)

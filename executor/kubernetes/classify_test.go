@@ -97,6 +97,7 @@ func TestEvaluate(t *testing.T) {
 		{name: "task failed, result says why", job: testJob(cond(batchv1.JobFailed, "BackoffLimitExceeded")), pods: []*corev1.Pod{testPod(terminatedWith(1, "Error", userFail))}, done: true, reason: executor.ReasonExitCode, kind: executor.UserFailure, msg: "command exited 3"},
 		{name: "OOMKilled", job: testJob(), pods: []*corev1.Pod{testPod(terminatedWith(137, "OOMKilled", ""))}, done: true, reason: executor.ReasonOOMKilled, kind: executor.UserFailure, msg: "memory limit of 512Mi"},
 		{name: "OOMKilled with a failure result", job: testJob(), pods: []*corev1.Pod{testPod(terminatedWith(1, "OOMKilled", userFail))}, done: true, reason: executor.ReasonOOMKilled, kind: executor.UserFailure},
+		{name: "result cut off at the kubelet's limit", job: testJob(), pods: []*corev1.Pod{testPod(terminatedWith(0, "Completed", `{"outputs":{"s":{"type":"string","value":"`+strings.Repeat("x", 4096-40)))}, done: true, reason: ReasonNoResult, kind: executor.SystemFailure, permanent: true, msg: "larger than the 4096 bytes"},
 		{name: "exit without result", job: testJob(), pods: []*corev1.Pod{testPod(terminatedWith(2, "Error", "panic: boom"))}, done: true, reason: ReasonNoResult, kind: executor.SystemFailure, msg: "exited 2"},
 		{name: "evicted", job: testJob(), pods: []*corev1.Pod{testPod(func(p *corev1.Pod) {
 			p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "Evicted", "The node was low on resource: memory."

@@ -32,7 +32,9 @@
 //     exec-task writes its Result to /dev/termination-log (the Job's
 //     terminationMessagePath), the kubelet copies it into the pod's
 //     terminated state, and the runner reads it from there. No log
-//     scraping, no pods/log permission.
+//     scraping, no pods/log permission. The kubelet keeps at most 4096
+//     bytes of it: a result larger than that (long string outputs) fails
+//     with a message saying so; such values belong in file outputs.
 //   - Image: the task's image, which the registrar pinned by digest
 //     (WithDefaultImage for projects without one). Anything not pinned by
 //     digest is refused. Command: `runway exec-task --spec FILE`
@@ -81,6 +83,13 @@
 //     Cancel deletes all of an execution's Jobs; Done deletes the Jobs of
 //     an execution that ended other than by success that are still active
 //     (finished ones stay until their TTL, for inspection).
+//
+// Known gap: exec-task writes its result file with a rename from a
+// temporary file; on a real node /dev/termination-log is a bind-mounted
+// file, which a rename cannot replace (EBUSY). exec-task must write the
+// result in place for results to reach the runner on a real cluster. The
+// kubelet stand-in of the integration tests runs exec-task on the host
+// and cannot reproduce the bind mount.
 //
 // ErrQuota is defined here because executor has no such sentinel; the
 // reasons this runner adds (QuotaExceeded, Evicted, ImagePullFailed, ...)
