@@ -78,6 +78,13 @@ func TestPromoteOnDockerRegistry(t *testing.T) {
 	}
 	before, nBefore := blobData(t, reg.Root)
 	up.reset()
+	dataReqs := func() int {
+		return reg.Requests(t, "PATCH", "/blobs/uploads/") + reg.Requests(t, "PUT", "/blobs/uploads/")
+	}
+	regReqs := dataReqs()
+	if regReqs == 0 {
+		t.Fatal("the registry's access log shows no blob data requests while registering: it does not count")
+	}
 	p := newPromoter(t, s, nil)
 	for _, step := range [][2]string{{"development", "staging"}, {"staging", "production"}} {
 		if _, err := p.Promote(ctx, promote.Request{Project: project, From: step[0], To: step[1], Version: sha, Actor: promote.Actor{Login: "alice"}}); err != nil {
@@ -87,6 +94,12 @@ func TestPromoteOnDockerRegistry(t *testing.T) {
 	if n, reqs := up.get(); n != 0 {
 		t.Fatalf("promoting sent %d bytes in %d blob upload requests", n, reqs)
 	}
+	// Counted at the registry: its access log shows no request that could
+	// carry blob data while promoting, only mounts.
+	if d := dataReqs() - regReqs; d != 0 {
+		t.Fatalf("the registry received %d blob data requests (PATCH/PUT under /blobs/uploads/) while promoting", d)
+	}
+	t.Logf("registry access log: %d blob data requests while registering, 0 while promoting; %d mount requests", regReqs, reg.Requests(t, "POST", "mount="))
 	after, nAfter := blobData(t, reg.Root)
 	if after != before || nAfter != nBefore {
 		t.Fatalf("registry blob data grew from %d bytes in %d blobs to %d in %d", before, nBefore, after, nAfter)

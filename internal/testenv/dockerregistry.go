@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +22,31 @@ type DockerRegistry struct {
 	Host string
 	// Root is the storage.filesystem.rootdirectory.
 	Root string
+	// Log is the server's log, access log included.
+	Log string
+}
+
+var accessRE = regexp.MustCompile(`"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3}) `)
+
+// Requests counts the requests the registry's own access log records
+// whose method is method ("" = any) and whose path contains part: counts
+// made at the registry, not by the client. Blob data reaches distribution
+// only in PATCH and PUT requests under /blobs/uploads/ (a cross-repository
+// mount is a bodiless POST), so Requests("PATCH", "/blobs/uploads/") +
+// Requests("PUT", "/blobs/uploads/") == 0 means no blob bytes arrived.
+func (r *DockerRegistry) Requests(tb testing.TB, method, part string) int {
+	tb.Helper()
+	b, err := os.ReadFile(r.Log)
+	if err != nil {
+		tb.Fatalf("reading docker-registry's log: %v", err)
+	}
+	n := 0
+	for _, m := range accessRE.FindAllStringSubmatch(string(b), -1) {
+		if (method == "" || m[1] == method) && strings.Contains(m[2], part) {
+			n++
+		}
+	}
+	return n
 }
 
 // StartDockerRegistry starts `docker-registry serve` on a free port of
@@ -55,7 +82,7 @@ func startDockerRegistry(tb testing.TB, bin string) (*DockerRegistry, error) {
 log:
   level: warn
   accesslog:
-    disabled: true
+    disabled: false
 storage:
   filesystem:
     rootdirectory: %s
@@ -101,7 +128,7 @@ http:
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				tb.Cleanup(stop)
-				return &DockerRegistry{Host: host, Root: root}, nil
+				return &DockerRegistry{Host: host, Root: root, Log: logPath}, nil
 			}
 		}
 		select {
