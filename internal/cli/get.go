@@ -50,15 +50,7 @@ hit or miss, attempts, duration and outputs: the lineage view.`,
 			if err != nil {
 				return Usagef("%v", err)
 			}
-			plat, err := g.LoadPlatform()
-			if err != nil {
-				return err
-			}
-			st, err := g.OpenStore(plat)
-			if err != nil {
-				return err
-			}
-			project, err := g.ProjectName()
+			_, st, project, err := g.openProject()
 			if err != nil {
 				return err
 			}
@@ -104,15 +96,7 @@ optionally of one kind. "list executions" lists executions, newest first.`,
 				}
 				kind = k
 			}
-			plat, err := g.LoadPlatform()
-			if err != nil {
-				return err
-			}
-			st, err := g.OpenStore(plat)
-			if err != nil {
-				return err
-			}
-			project, err := g.ProjectName()
+			_, st, project, err := g.openProject()
 			if err != nil {
 				return err
 			}
@@ -149,15 +133,7 @@ func isExecution(kind string) bool {
 }
 
 func (g *Global) getExecution(ctx context.Context, id string) error {
-	plat, err := g.LoadPlatform()
-	if err != nil {
-		return err
-	}
-	st, err := g.OpenStore(plat)
-	if err != nil {
-		return err
-	}
-	project, err := g.ProjectName()
+	_, st, project, err := g.openProject()
 	if err != nil {
 		return err
 	}
@@ -172,15 +148,7 @@ func (g *Global) getExecution(ctx context.Context, id string) error {
 }
 
 func (g *Global) listExecutions(ctx context.Context) error {
-	plat, err := g.LoadPlatform()
-	if err != nil {
-		return err
-	}
-	st, err := g.OpenStore(plat)
-	if err != nil {
-		return err
-	}
-	project, err := g.ProjectName()
+	_, st, project, err := g.openProject()
 	if err != nil {
 		return err
 	}

@@ -93,15 +93,7 @@ Exit code 5 means the execution ran and failed.`,
 			if err != nil {
 				return Usagef("%v", err)
 			}
-			plat, err := g.LoadPlatform()
-			if err != nil {
-				return err
-			}
-			st, err := g.OpenStore(plat)
-			if err != nil {
-				return err
-			}
-			project, err := g.ProjectName()
+			plat, st, project, err := g.openProject()
 			if err != nil {
 				return err
 			}
@@ -171,15 +163,7 @@ the failed nodes and those downstream of them run.`,
 		Example: `  runway recover 01JD3X9K2M4Q7A --domain development`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plat, err := g.LoadPlatform()
-			if err != nil {
-				return err
-			}
-			st, err := g.OpenStore(plat)
-			if err != nil {
-				return err
-			}
-			project, err := g.ProjectName()
+			plat, st, project, err := g.openProject()
 			if err != nil {
 				return err
 			}

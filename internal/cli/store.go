@@ -40,3 +40,21 @@ func (g *Global) OpenStore(plat *platform.Config) (store.Store, error) {
 	}
 	return s, nil
 }
+
+// openProject loads the platform config, opens the store and names the
+// project: what every command that reads a project's state needs first.
+func (g *Global) openProject() (*platform.Config, store.Store, string, error) {
+	plat, err := g.LoadPlatform()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	st, err := g.OpenStore(plat)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	project, err := g.ProjectName()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return plat, st, project, nil
+}
