@@ -54,7 +54,11 @@ import (
 //     arguments, in environment values, and in the path fields of the
 //     exec-task spec (workDir, checkpointDir, resultFile), since exec-task
 //     runs on the host rather than in the container's mount namespace. So
-//     it does not reproduce that /dev/termination-log is a bind mount;
+//     by default it does not reproduce that the termination log is a bind
+//     mount; with RUNWAY_STANDIN_BIND_TERMINATION_LOG=1 it does (the
+//     command runs in a private mount namespace where the file the
+//     stand-in reads is bind-mounted where exec-task writes), which shows
+//     whether exec-task can write its result on a real node;
 //   - "runway" in the command is the test binary, which dispatches
 //     `exec-task` to the real exec-task code;
 //   - images are not pulled; an image under unpullablePrefix is reported
@@ -82,6 +86,10 @@ type kubeletStandIn struct {
 }
 
 const standInNode = "kubelet-stand-in"
+
+// envBindTermination makes the stand-in bind-mount the termination log
+// (see kubeletStandIn).
+const envBindTermination = "RUNWAY_STANDIN_BIND_TERMINATION_LOG"
 
 // unpullablePrefix marks images whose pull the stand-in refuses, as a
 // registry that does not have them would.
@@ -187,7 +195,17 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 		k.finish(ctx, p, 128, "ContainerCannotRun", err.Error())
 		return
 	}
-	mounts = append(mounts, mount{container: c.TerminationMessagePath, host: termFile})
+	termPath := termFile
+	if os.Getenv(envBindTermination) != "" {
+		// The container sees the termination log at a bind mount of the
+		// file the kubelet reads, as on a real node.
+		termPath = filepath.Join(root, "termination-log.mount")
+		if err := os.WriteFile(termPath, nil, 0o644); err != nil {
+			k.finish(ctx, p, 128, "ContainerCannotRun", err.Error())
+			return
+		}
+	}
+	mounts = append(mounts, mount{container: c.TerminationMessagePath, host: termPath})
 	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].container) > len(mounts[j].container) })
 	hostPath := func(s string) string {
 		for _, m := range mounts {
@@ -207,6 +225,10 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 	if err := k.rewriteSpec(argv, hostPath); err != nil {
 		k.finish(ctx, p, 128, "ContainerCannotRun", err.Error())
 		return
+	}
+	if termPath != termFile {
+		argv = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+			`mount --bind "$1" "$2" && shift 2 && exec "$@"`, "sh", termFile, termPath}, argv...)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH")}
 	for _, e := range c.Env {
@@ -270,6 +292,10 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 		}
 	} else if err != nil {
 		code = 128
+	}
+	if code == exectask.ExitSystemFailure && logf != nil {
+		b, _ := os.ReadFile(logf.Name())
+		k.log("%s/%s: exec-task failed (exit %d); its log ends:\n%s", p.Namespace, p.Name, code, tailString(b, 1024))
 	}
 	msg, _ := os.ReadFile(termFile)
 	if len(msg) > 4096 { // the kubelet's limit for one container
@@ -532,4 +558,11 @@ func (cg *memoryCgroup) remove() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = os.Remove(cg.dir)
+}
+
+func tailString(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return strings.TrimSpace(string(b))
 }
