@@ -84,6 +84,10 @@
 //     an execution that ended other than by success that are still active
 //     (finished ones stay until their TTL, for inspection).
 //
+// Known gap: $RUNWAY_CHECKPOINT is an emptyDir, so on Kubernetes it does
+// not survive a retry (each attempt is a new pod); keeping it would need a
+// volume per node and execution (a PVC), which this runner does not make.
+//
 // Known gap: exec-task writes its result file with a rename from a
 // temporary file; on a real node /dev/termination-log is a bind-mounted
 // file, which a rename cannot replace (EBUSY). exec-task must write the
