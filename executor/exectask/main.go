@@ -127,7 +127,7 @@ func writeResult(sp *Spec, res *Result, stdout io.Writer) error {
 	if sp.ResultFile == "" {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	return WriteJSON(sp.ResultFile, res)
+	return WriteResult(sp.ResultFile, res)
 }
 
 // needsStore reports whether an attempt reads or writes the store: a

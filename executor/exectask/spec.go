@@ -96,6 +96,26 @@ func WriteJSON(path string, v any) error {
 	return os.Rename(tmp, path)
 }
 
+// WriteResult writes the task result in place, never by rename: on a
+// Kubernetes node the result file is the container's termination log, a
+// bind-mounted file that cannot be replaced ("device or resource busy").
+// Runners read it only after the process exits, so atomicity is not needed.
+func WriteResult(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing the task result: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the task result: %w", err)
+	}
+	return f.Close()
+}
+
 // ReadResult reads a result file.
 func ReadResult(path string) (*Result, error) {
 	b, err := os.ReadFile(path)

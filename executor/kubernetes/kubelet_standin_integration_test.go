@@ -53,12 +53,12 @@ import (
 //   - container paths are translated to those directories: in the command's
 //     arguments, in environment values, and in the path fields of the
 //     exec-task spec (workDir, checkpointDir, resultFile), since exec-task
-//     runs on the host rather than in the container's mount namespace. So
-//     by default it does not reproduce that the termination log is a bind
-//     mount; with RUNWAY_STANDIN_BIND_TERMINATION_LOG=1 it does (the
-//     command runs in a private mount namespace where the file the
-//     stand-in reads is bind-mounted where exec-task writes), which shows
-//     whether exec-task can write its result on a real node;
+//     runs on the host rather than in the container's mount namespace. The
+//     termination log is a bind mount, as on a node (the command runs in a
+//     private mount namespace where the file the stand-in reads is
+//     bind-mounted where exec-task writes), which shows that exec-task can
+//     write its result on a real node; RUNWAY_STANDIN_NO_BIND_TERMINATION_LOG=1
+//     turns that off;
 //   - "runway" in the command is the test binary, which dispatches
 //     `exec-task` to the real exec-task code;
 //   - images are not pulled; an image under unpullablePrefix is reported
@@ -87,9 +87,10 @@ type kubeletStandIn struct {
 
 const standInNode = "kubelet-stand-in"
 
-// envBindTermination makes the stand-in bind-mount the termination log
-// (see kubeletStandIn).
-const envBindTermination = "RUNWAY_STANDIN_BIND_TERMINATION_LOG"
+// envNoBindTermination stops the stand-in from bind-mounting the
+// termination log as a node does (see kubeletStandIn); the bind mount is
+// the default, so exec-task's result writing is tested as on a real node.
+const envNoBindTermination = "RUNWAY_STANDIN_NO_BIND_TERMINATION_LOG"
 
 // unpullablePrefix marks images whose pull the stand-in refuses, as a
 // registry that does not have them would.
@@ -196,7 +197,7 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 		return
 	}
 	termPath := termFile
-	if os.Getenv(envBindTermination) != "" {
+	if os.Getenv(envNoBindTermination) == "" {
 		// The container sees the termination log at a bind mount of the
 		// file the kubelet reads, as on a real node.
 		termPath = filepath.Join(root, "termination-log.mount")
