@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -196,7 +197,7 @@ func newExecTask(g *Global) *cobra.Command {
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			code := exectask.Main(cmd.Context(), args, g.IO.Out, g.IO.Err, exectask.WithOpener(openStoreRef))
+			code := exectask.Main(cmd.Context(), args, g.IO.Out, g.IO.Err, exectask.WithOpener(g.openStoreRef))
 			if code != 0 {
 				return exitError{code}
 			}
@@ -205,9 +206,21 @@ func newExecTask(g *Global) *cobra.Command {
 	}
 }
 
-// openStoreRef reopens a store from its String() form.
-func openStoreRef(ctx context.Context, ref string) (store.Store, error) {
-	return storeopen.Open(ref)
+// EnvStoreInsecure tells exec-task to reach a plain-HTTP registry (the
+// Kubernetes executor sets it when the platform says registry.insecure).
+const EnvStoreInsecure = "RUNWAY_STORE_INSECURE"
+
+// openStoreRef reopens a store from its String() form, for exec-task.
+func (g *Global) openStoreRef(ctx context.Context, ref string) (store.Store, error) {
+	getenv := g.IO.Environment
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	opts := []storeopen.Option{storeopen.WithGetenv(getenv)}
+	if getenv(EnvStoreInsecure) != "" {
+		opts = append(opts, storeopen.WithInsecure(true))
+	}
+	return storeopen.Open(ref, opts...)
 }
 
 // exitError carries an exact exit code, already reported.
