@@ -243,6 +243,46 @@ func (e *Engine) LaunchRecovery(ctx context.Context, project, domain, id string)
 	return ex, nil
 }
 
+// LaunchResume prepares a crashed execution to run again under its own
+// ID: the runway that owned it died (its process is gone) while nodes ran.
+// Succeeded nodes keep their outputs; every other node starts over at
+// attempt 1, so a runner whose work is named by (execution, node,
+// attempt), like the Kubernetes runner's Jobs, re-attaches to the work
+// still running instead of starting it twice. Use LaunchRecovery for a
+// failed or aborted execution: it starts a new one.
+func (e *Engine) LaunchResume(ctx context.Context, project, domain, id string) (*Execution, error) {
+	ex, err := Get(ctx, e.store, project, domain, id)
+	if err != nil {
+		return nil, fmt.Errorf("resuming: %w", err)
+	}
+	switch {
+	case ex.Status.Done():
+		return nil, fmt.Errorf("resuming %s: it ended (%s); use recover to re-run what did not succeed: %w", id, ex.Status, ErrNotRecoverable)
+	case ex.Owner.PID != 0 && ex.Owner.Alive():
+		return nil, fmt.Errorf("resuming %s: it is still %s in process %d on %s: %w", id, ex.Status, ex.Owner.PID, ex.Owner.Host, ErrNotRecoverable)
+	}
+	ex.Status, ex.Owner = StatusQueued, Owner{}
+	for _, n := range ex.Nodes {
+		if n.Status == StatusSucceeded {
+			continue
+		}
+		n.Status, n.Attempts, n.Failure, n.Started, n.Finished = StatusQueued, 0, nil, nil, nil
+	}
+	if err := saveExecution(ctx, e.store, ex); err != nil {
+		return nil, fmt.Errorf("resuming %s: %w", id, err)
+	}
+	return ex, nil
+}
+
+// Resume launches the resumption of a crashed execution and executes it.
+func (e *Engine) Resume(ctx context.Context, project, domain, id string, obs Observer) (*Execution, error) {
+	ex, err := e.LaunchResume(ctx, project, domain, id)
+	if err != nil {
+		return nil, err
+	}
+	return e.Execute(ctx, ex, obs)
+}
+
 // Run launches and executes req, returning the finished execution.
 func (e *Engine) Run(ctx context.Context, req Request, obs Observer) (*Execution, error) {
 	ex, err := e.Launch(ctx, req)
@@ -268,7 +308,7 @@ func (e *Engine) Recover(ctx context.Context, project, domain, id string, obs Ob
 // cancellation of ctx (aborted: every running task is stopped).
 func (e *Engine) Execute(ctx context.Context, ex *Execution, obs Observer) (*Execution, error) {
 	if ex == nil || ex.Status != StatusQueued {
-		return nil, fmt.Errorf("executing: want a queued execution from Launch or LaunchRecovery")
+		return nil, fmt.Errorf("executing: want a queued execution from Launch, LaunchRecovery or LaunchResume")
 	}
 	p := ex.plan
 	if p == nil || p.target != ex.Target {

@@ -280,10 +280,9 @@ func TestIntegrationRestartAdoptsRunningJobs(t *testing.T) {
 	if ex.Status != executor.StatusRunning {
 		t.Fatalf("the killed execution's record says %s", ex.Status)
 	}
-	ex.Status = executor.StatusQueued
 	done := make(chan *executor.Execution, 1)
 	go func() {
-		final, err := f.engine.Execute(ctx, ex, nil)
+		final, err := f.engine.Resume(ctx, f.project, domain, id, nil)
 		if err != nil {
 			t.Error(err)
 		}

@@ -68,8 +68,10 @@ func engineMain(cfg string) int {
 // kill -9 of the runway process in the middle of an execution, then
 // recover: the node that succeeded is reused, the interrupted one and its
 // downstream run.
-func TestKill9ThenRecover(t *testing.T) {
-	f := faultsFixture(t, fixtureOpt{})
+// crashMidNodeB runs the chain workflow in a child engine process and
+// SIGKILLs it while node b runs (a succeeded); it returns the execution id.
+func crashMidNodeB(t *testing.T, f *fixture) string {
+	t.Helper()
 	ctx := context.Background()
 	cfg, _ := json.Marshal(engineConfig{StoreDir: f.storeDir, Work: f.work, Count: f.count,
 		Target: f.id(registrar.KindWorkflow, "chain"), Inputs: map[string]any{"seconds": 1.5}})
@@ -111,6 +113,13 @@ func TestKill9ThenRecover(t *testing.T) {
 	if err != nil || crashed.Status != executor.StatusRunning {
 		t.Fatalf("crashed record: %v %+v", err, crashed)
 	}
+	return id
+}
+
+func TestKill9ThenRecover(t *testing.T) {
+	f := faultsFixture(t, fixtureOpt{})
+	ctx := context.Background()
+	id := crashMidNodeB(t, f)
 	rec, err := f.engine.Recover(ctx, f.project, domain, id, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -213,5 +222,29 @@ func TestCancelAbortsExecution(t *testing.T) {
 	stored, err := executor.Get(context.Background(), f.store, f.project, domain, ex.ID)
 	if err != nil || stored.Status != executor.StatusAborted {
 		t.Errorf("stored record: %v %+v", err, stored)
+	}
+}
+
+// After kill -9, resume continues the same execution under its own id:
+// node a keeps its result, b and c run, and nothing runs twice but b.
+func TestKill9ThenResume(t *testing.T) {
+	f := faultsFixture(t, fixtureOpt{})
+	ctx := context.Background()
+	id := crashMidNodeB(t, f)
+	res, err := f.engine.Resume(ctx, f.project, domain, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ID != id || res.Status != executor.StatusSucceeded || res.RecoveredFrom != "" {
+		t.Fatalf("resume: %s %s (%s)", res.ID, res.Status, res.Error)
+	}
+	if a := mustNode(t, res, "a"); a.Attempts != 1 || a.Status != executor.StatusSucceeded {
+		t.Errorf("node a: %+v, want its first result kept", a)
+	}
+	if n := f.starts(); n != 4 {
+		t.Errorf("%d exec-task processes, want 4 (a, b killed, b, c)", n)
+	}
+	if _, err := f.engine.Resume(ctx, f.project, domain, id, nil); !errors.Is(err, executor.ErrNotRecoverable) {
+		t.Errorf("resuming a finished execution: %v", err)
 	}
 }

@@ -155,14 +155,22 @@ func (g *Global) printExecution(ex *executor.Execution) error {
 
 func newRecover(g *Global) *cobra.Command {
 	var eo ExecutorOptions
+	var resume bool
 	cmd := &cobra.Command{
 		Use:   "recover EXECUTION",
-		Short: "Re-run a failed execution from its failed nodes",
+		Short: "Re-run a failed execution from its failed nodes, or resume a crashed one",
 		Long: `Start a new execution with the same inputs and version as EXECUTION. Nodes
 that succeeded are not run again: their recorded outputs are reused. Only
-the failed nodes and those downstream of them run.`,
-		Example: `  runway recover 01JD3X9K2M4Q7A --domain development`,
-		Args:    cobra.ExactArgs(1),
+the failed nodes and those downstream of them run.
+
+With --resume, continue EXECUTION itself, under its own ID, after the
+runway that ran it died (kill -9, a lost machine): succeeded nodes keep
+their results and the Kubernetes executor re-attaches to the Jobs that are
+still running instead of starting them again. Resume is refused while the
+owning process is alive or after the execution ended.`,
+		Example: `  runway recover 01m8hwn49rv8qj --domain development
+  runway recover 01m8hwn49rv8qj --resume --executor kubernetes`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plat, st, project, err := g.openProject()
 			if err != nil {
@@ -177,13 +185,20 @@ the failed nodes and those downstream of them run.`,
 			if err != nil {
 				return err
 			}
-			ex, err := eng.Recover(cmd.Context(), project, g.Domain, args[0], executor.NewProgress(g.IO.Err, g.IO.OutIsTTY))
+			obs := executor.NewProgress(g.IO.Err, g.IO.OutIsTTY)
+			var ex *executor.Execution
+			if resume {
+				ex, err = eng.Resume(cmd.Context(), project, g.Domain, args[0], obs)
+			} else {
+				ex, err = eng.Recover(cmd.Context(), project, g.Domain, args[0], obs)
+			}
 			if err != nil {
 				return err
 			}
 			return g.printExecution(ex)
 		},
 	}
+	cmd.Flags().BoolVar(&resume, "resume", false, "continue the crashed execution under its own ID (re-attach to running Jobs)")
 	eo.addFlags(cmd)
 	return cmd
 }
