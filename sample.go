@@ -5,6 +5,8 @@ package runway
 import (
 	"embed"
 	"io/fs"
+	"os"
+	"path/filepath"
 )
 
 //go:embed all:testdata/sample
@@ -17,4 +19,24 @@ func Sample() fs.FS {
 		panic(err) // the embed pattern above guarantees the directory
 	}
 	return sub
+}
+
+// WriteSample writes the sample pipeline's files into dir (created if
+// needed): what `runway demo` and the tests that need a real pipeline
+// repository start from.
+func WriteSample(dir string) error {
+	return fs.WalkDir(Sample(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := fs.ReadFile(Sample(), p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,20 +105,7 @@ func set(t *testing.T, m map[string]any, path string, v any) {
 func sampleRepo(t *testing.T) (dir, commit string) {
 	t.Helper()
 	dir = t.TempDir()
-	err := fs.WalkDir(runway.Sample(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := fs.ReadFile(runway.Sample(), p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
+	err := runway.WriteSample(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

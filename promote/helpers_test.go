@@ -2,9 +2,6 @@ package promote_test
 
 import (
 	"context"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,20 +28,7 @@ const project = "house-prices"
 func sampleRepo(t testing.TB) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	err := fs.WalkDir(runway.Sample(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := fs.ReadFile(runway.Sample(), p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
+	err := runway.WriteSample(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

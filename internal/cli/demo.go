@@ -2,9 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
@@ -76,20 +74,7 @@ func MakeSampleRepo(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	err := fs.WalkDir(runway.Sample(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := fs.ReadFile(runway.Sample(), p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
+	err := runway.WriteSample(dir)
 	if err != nil {
 		return "", fmt.Errorf("copying the sample to %s: %w", dir, err)
 	}
