@@ -89,7 +89,9 @@ func MakeSampleRepo(dir string) (string, error) {
 	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
 		return "", fmt.Errorf("adding the sample: %w", err)
 	}
-	sig := &object.Signature{Name: "runway demo", Email: "demo@runway.invalid", When: time.Now()}
+	// A fixed author and time make the commit, and so the version, the same
+	// on every run and machine: a second demo finds everything registered.
+	sig := &object.Signature{Name: "runway demo", Email: "demo@runway.invalid", When: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	h, err := wt.Commit("house-prices sample pipeline", &git.CommitOptions{Author: sig, Committer: sig})
 	if err != nil {
 		return "", fmt.Errorf("committing the sample: %w", err)
