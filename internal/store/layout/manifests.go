@@ -15,44 +15,6 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 )
 
-// manifestFields are the parts of a manifest or index the store looks at.
-type manifestFields struct {
-	MediaType    string            `json:"mediaType"`
-	ArtifactType string            `json:"artifactType"`
-	Config       *v1.Descriptor    `json:"config"`
-	Layers       []v1.Descriptor   `json:"layers"`
-	Manifests    []v1.Descriptor   `json:"manifests"`
-	Subject      *v1.Descriptor    `json:"subject"`
-	Annotations  map[string]string `json:"annotations"`
-}
-
-// parseManifest checks raw against mediaType and returns what the store
-// indexes. Shared by both backends' rules: media type must be given and
-// agree with the document.
-func parseManifest(mediaType string, raw []byte) (manifestFields, error) {
-	var m manifestFields
-	if mediaType == "" {
-		return m, fmt.Errorf("empty media type")
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return m, fmt.Errorf("parsing manifest: %w", err)
-	}
-	if m.MediaType != "" && m.MediaType != mediaType {
-		return m, fmt.Errorf("manifest says mediaType %q, caller says %q", m.MediaType, mediaType)
-	}
-	return m, nil
-}
-
-func (m manifestFields) artifactType() string {
-	if m.ArtifactType != "" {
-		return m.ArtifactType
-	}
-	if m.Config != nil {
-		return string(m.Config.MediaType)
-	}
-	return ""
-}
-
 // PutManifest implements store.Store.
 func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType string, raw []byte) (v1.Descriptor, error) {
 	d := store.Digest(raw)
@@ -71,7 +33,7 @@ func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType str
 			return fail(err)
 		}
 	}
-	m, err := parseManifest(mediaType, raw)
+	m, err := store.ParseManifest(mediaType, raw)
 	if err != nil {
 		return fail(err)
 	}
@@ -83,7 +45,7 @@ func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType str
 	}
 	desc := v1.Descriptor{MediaType: types.MediaType(mediaType), Size: int64(len(raw)), Digest: d}
 	stored := desc
-	stored.ArtifactType = m.artifactType()
+	stored.ArtifactType = m.EffectiveArtifactType()
 	subject := ""
 	if m.Subject != nil {
 		subject = m.Subject.Digest.String()
@@ -134,7 +96,7 @@ func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType str
 
 // checkDeps refuses a manifest that names blobs (or, for an index,
 // manifests) the store does not have.
-func (s *Store) checkDeps(repo string, m manifestFields) error {
+func (s *Store) checkDeps(repo string, m store.ManifestFields) error {
 	var blobs []v1.Descriptor
 	if m.Config != nil {
 		blobs = append(blobs, *m.Config)
@@ -314,7 +276,7 @@ func (s *Store) Referrers(ctx context.Context, repo string, digest v1.Hash, arti
 		if err != nil {
 			return nil, fmt.Errorf("reading referrer %s in %s/%s: %w", found[i].Digest, s, repo, err)
 		}
-		var m manifestFields
+		var m store.ManifestFields
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, fmt.Errorf("parsing referrer %s in %s/%s: %w", found[i].Digest, s, repo, err)
 		}

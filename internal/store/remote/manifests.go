@@ -20,39 +20,6 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 )
 
-// manifestFields are the parts of a manifest or index the store looks at.
-type manifestFields struct {
-	MediaType    string            `json:"mediaType"`
-	ArtifactType string            `json:"artifactType"`
-	Config       *v1.Descriptor    `json:"config"`
-	Subject      *v1.Descriptor    `json:"subject"`
-	Annotations  map[string]string `json:"annotations"`
-}
-
-func (m manifestFields) artifactType() string {
-	if m.ArtifactType != "" {
-		return m.ArtifactType
-	}
-	if m.Config != nil {
-		return string(m.Config.MediaType)
-	}
-	return ""
-}
-
-func parseManifest(mediaType string, raw []byte) (manifestFields, error) {
-	var m manifestFields
-	if mediaType == "" {
-		return m, fmt.Errorf("empty media type")
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return m, fmt.Errorf("parsing manifest: %w", err)
-	}
-	if m.MediaType != "" && m.MediaType != mediaType {
-		return m, fmt.Errorf("manifest says mediaType %q, caller says %q", m.MediaType, mediaType)
-	}
-	return m, nil
-}
-
 // reference parses a tag or digest reference within repo.
 func (s *Store) reference(repo name.Repository, ref string) (name.Reference, error) {
 	if strings.Contains(ref, ":") {
@@ -101,7 +68,7 @@ func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType str
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	m, err := parseManifest(mediaType, raw)
+	m, err := store.ParseManifest(mediaType, raw)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("%s: %w", what, err)
 	}
@@ -116,7 +83,7 @@ func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType str
 	desc := v1.Descriptor{MediaType: types.MediaType(mediaType), Size: int64(len(raw)), Digest: d}
 	if m.Subject != nil && hdr.Get("OCI-Subject") == "" {
 		ref := desc
-		ref.ArtifactType = m.artifactType()
+		ref.ArtifactType = m.EffectiveArtifactType()
 		ref.Annotations = m.Annotations
 		if err := s.addFallbackReferrer(ctx, c, r, m.Subject.Digest, ref); err != nil {
 			return v1.Descriptor{}, fmt.Errorf("%s: recording it as a referrer of %s: %w", what, m.Subject.Digest, err)
@@ -359,11 +326,11 @@ func (s *Store) Referrers(ctx context.Context, repo string, digest v1.Hash, arti
 			if err != nil {
 				return nil, fmt.Errorf("%s: reading referrer %s: %w", what, d.Digest, s.describe(err))
 			}
-			var m manifestFields
+			var m store.ManifestFields
 			if err := json.Unmarshal(got.Manifest, &m); err != nil {
 				return nil, fmt.Errorf("%s: parsing referrer %s: %w", what, d.Digest, err)
 			}
-			d.ArtifactType = m.artifactType()
+			d.ArtifactType = m.EffectiveArtifactType()
 			d.Annotations = m.Annotations
 		}
 		if artifactType != "" && d.ArtifactType != artifactType {
