@@ -16,7 +16,7 @@
 #                      the size budget raised to 1 GiB.
 #   RUNWAY_BENCH_DIR   where the tree, binaries and outputs live
 #                      (default /tmp/runway-bench; the tree is made once).
-#   GENTREE            the generator (default /work/shared/bench/gentree.py).
+#   GENTREE            the generator (default ../shared/bench/gentree.py beside the repository).
 #   RUNS               timed pairs (default 2; at least 2 for the
 #                      reproducibility check).
 # Each pair runs the reference then runway, both writing a file, both timed
@@ -25,7 +25,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${RUNWAY_BENCH_DIR:-/tmp/runway-bench}/bundle
-gen=${GENTREE:-/work/shared/bench/gentree.py}
+gen=${GENTREE:-$root/../shared/bench/gentree.py}
 runs=${RUNS:-2}
 tree=$dir/tree
 mkdir -p "$dir/bin" "$dir/out"

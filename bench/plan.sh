@@ -14,7 +14,7 @@
 #                     (internal/plan/cmd/plantime).
 #   RUNWAY_BENCH_DIR  where the generated repository and binaries are cached
 #                     (default /tmp/runway-bench).
-#   GENREPO           the generator (default /work/shared/bench/genrepo.py).
+#   GENREPO           the generator (default ../shared/bench/genrepo.py beside the repository).
 #   RUNS              runs per command (default 40).
 #
 # Two measurements: hyperfine (one block of runs per command), then
@@ -25,7 +25,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${RUNWAY_BENCH_DIR:-/tmp/runway-bench}
-gen=${GENREPO:-/work/shared/bench/genrepo.py}
+gen=${GENREPO:-$root/../shared/bench/genrepo.py}
 runs=${RUNS:-40}
 repo=$dir/repo
 mkdir -p "$dir/bin"

@@ -122,7 +122,11 @@ func TestMatchesGitOnRandomHistories(t *testing.T) {
 // (10,000 files in 500 directories, so the benchmark stays short); bench/plan.sh
 // measures the full-size one as a whole process.
 func BenchmarkChangedPaths(b *testing.B) {
-	gen := "/work/shared/bench/genrepo.py"
+	// shared/ sits beside the repository (../shared from its root).
+	gen := os.Getenv("GENREPO")
+	if gen == "" {
+		gen = filepath.Join("..", "..", "..", "shared", "bench", "genrepo.py")
+	}
 	if _, err := os.Stat(gen); err != nil {
 		b.Fatalf("generator %s: %v", gen, err)
 	}
