@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	k8s "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -34,6 +32,7 @@ import (
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
+	"github.com/runway-ci/runway/internal/testenv"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -182,7 +181,7 @@ func newKFix(t testing.TB, src string, files map[string]string, nsSuffix string,
 	root := t.TempDir()
 	repo := filepath.Join(root, "repo")
 	if src != "" {
-		copyTree(t, src, repo)
+		testenv.CopyTree(t, src, repo)
 	}
 	for name, body := range files {
 		p := filepath.Join(repo, name)
@@ -193,7 +192,7 @@ func newKFix(t testing.TB, src string, files map[string]string, nsSuffix string,
 			t.Fatal(err)
 		}
 	}
-	sha := gitCommit(t, repo)
+	sha := testenv.GitCommitAll(t, repo)
 	f := &kfix{t: t, storeDir: filepath.Join(root, "store"), version: sha}
 	ls, err := layout.New(f.storeDir, layout.WithoutFsync())
 	if err != nil {
@@ -210,7 +209,9 @@ func newKFix(t testing.TB, src string, files map[string]string, nsSuffix string,
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pushBundle(t, ls, sp.Project, b)
+	if _, err := fastreg.Push(ctx, ls, sp.Project, b); err != nil {
+		t.Fatal(err)
+	}
 	ents, err := registrar.Compile(ctx, sp, registrar.Build{Version: sha, Bundle: b.Digest.String(), Image: taskImage},
 		registrar.CompileOptions{Domain: domain, Store: ls, Platform: pc})
 	if err != nil {
@@ -351,77 +352,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// pushBundle stores a bundle as the code bundle artifact of project.
-func pushBundle(t testing.TB, s store.Store, project string, b *fastreg.Bundle) {
-	t.Helper()
-	ctx := context.Background()
-	fh, err := b.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	repo := store.BundleRepo(project)
-	if err := s.PutBlob(ctx, repo, b.CompressedDigest, b.CompressedSize, fh); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutBlobBytes(ctx, s, repo, store.EmptyJSON); err != nil {
-		t.Fatal(err)
-	}
-	m := store.Manifest{
-		SchemaVersion: 2, MediaType: store.MediaTypeOCIManifest, ArtifactType: "application/vnd.runway.bundle.v1",
-		Config: v1.Descriptor{MediaType: types.MediaType(store.MediaTypeEmptyJSON), Size: 2, Digest: store.Digest(store.EmptyJSON)},
-		Layers: []v1.Descriptor{{MediaType: types.OCILayer, Size: b.CompressedSize, Digest: b.CompressedDigest}},
-	}
-	raw, _ := json.Marshal(m)
-	if _, err := s.PutManifest(ctx, repo, store.BundleTag(b.Digest.Hex), store.MediaTypeOCIManifest, raw); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// gitCommit makes dir a git repository with one commit and returns its SHA.
-func gitCommit(t testing.TB, dir string) string {
-	t.Helper()
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "test"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			if fi.Name() == "__pycache__" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, fi.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
+	"github.com/runway-ci/runway/internal/testenv"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -57,7 +58,7 @@ func newFixture(t testing.TB, src string, files map[string]string, fo fixtureOpt
 		t.Fatal(err)
 	}
 	if src != "" {
-		copyTree(t, src, f.dir)
+		testenv.CopyTree(t, src, f.dir)
 	}
 	for name, body := range files {
 		p := filepath.Join(f.dir, name)
@@ -68,7 +69,7 @@ func newFixture(t testing.TB, src string, files map[string]string, fo fixtureOpt
 			t.Fatal(err)
 		}
 	}
-	sha := gitCommit(t, f.dir)
+	sha := testenv.GitCommitAll(t, f.dir)
 	ls, err := layout.New(f.storeDir, layout.WithoutFsync())
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,9 @@ func newFixture(t testing.TB, src string, files map[string]string, fo fixtureOpt
 		t.Fatal(err)
 	}
 	defer b.Close()
-	pushBundle(t, ls, sp.Project, b)
+	if _, err := fastreg.Push(context.Background(), ls, sp.Project, b); err != nil {
+		t.Fatal(err)
+	}
 	f.bundle = b.Digest.String()
 	ents, err := registrar.Compile(ctx, sp, registrar.Build{Version: sha, Bundle: f.bundle}, registrar.CompileOptions{Domain: domain, Store: ls})
 	if err != nil {
@@ -120,17 +123,8 @@ type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-// pushBundle stores a bundle as the code bundle artifact of project.
-func pushBundle(t testing.TB, s store.Store, project string, b *fastreg.Bundle) {
-	t.Helper()
-	fh, err := b.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	putBundleLayer(t, s, project, b.Digest, b.CompressedDigest, b.CompressedSize, fh)
-}
-
+// putBundleLayer stores arbitrary layer bytes as the bundle with the given
+// identity, in fastreg's artifact format: the tampered-bundle test uses it.
 func putBundleLayer(t testing.TB, s store.Store, project string, identity, layer v1.Hash, size int64, r interface{ Read([]byte) (int, error) }) {
 	t.Helper()
 	ctx := context.Background()
@@ -142,9 +136,9 @@ func putBundleLayer(t testing.TB, s store.Store, project string, identity, layer
 		t.Fatal(err)
 	}
 	m := store.Manifest{
-		SchemaVersion: 2, MediaType: store.MediaTypeOCIManifest, ArtifactType: "application/vnd.runway.bundle.v1",
+		SchemaVersion: 2, MediaType: store.MediaTypeOCIManifest, ArtifactType: fastreg.ArtifactType,
 		Config: v1.Descriptor{MediaType: types.MediaType(store.MediaTypeEmptyJSON), Size: 2, Digest: store.Digest(store.EmptyJSON)},
-		Layers: []v1.Descriptor{{MediaType: types.OCILayer, Size: size, Digest: layer}},
+		Layers: []v1.Descriptor{{MediaType: fastreg.LayerMediaType, Size: size, Digest: layer}},
 	}
 	raw, _ := json.Marshal(m)
 	if _, err := s.PutManifest(ctx, repo, store.BundleTag(identity.Hex), store.MediaTypeOCIManifest, raw); err != nil {
