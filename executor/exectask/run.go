@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runway-ci/runway/fastreg"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/runway-ci/runway/executor"
@@ -56,7 +58,9 @@ func Run(ctx context.Context, sp *Spec, s store.Store, fetch BundleFetcher, stdo
 			project = sp.Project
 		}
 		if err := fetch(ctx, s, project, sp.Task.Bundle, dirs["code"]); err != nil {
-			if errors.Is(err, store.ErrDigestMismatch) || errors.Is(err, executor.ErrUnsafePath) {
+			// A bundle that does not match its digest or holds a member the
+			// extractor refuses will not get better on retry.
+			if errors.Is(err, store.ErrDigestMismatch) || errors.Is(err, fastreg.ErrUnsafeMember) || errors.Is(err, fastreg.ErrLimit) {
 				return fail(executor.SystemFailure, executor.ReasonBundle, true, "%v", err)
 			}
 			return fail(executor.SystemFailure, executor.ReasonStore, false, "fetching the code bundle: %v", err)

@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"compress/gzip"
 	"archive/tar"
 	"bytes"
 	"context"
@@ -191,6 +192,35 @@ func TestTamperedBundleRefusedBeforeExtraction(t *testing.T) {
 	entries, err := os.ReadDir(code)
 	if err != nil || len(entries) != 0 {
 		t.Errorf("code directory after a refused bundle: %v entries (%v), want empty", len(entries), err)
+	}
+}
+
+// A bundle whose bytes match its digest but hold a member that would
+// escape the code directory is refused by fastreg's extractor, once: a
+// permanent bundle failure, not a retried store error.
+func TestHostileBundleRefusedOnce(t *testing.T) {
+	f := faultsFixture(t, fixtureOpt{runnerOpts: nil})
+	ctx := context.Background()
+	var plain bytes.Buffer
+	writeTestTar(t, &plain, map[string]string{"../escape.py": "print('out')\n"})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain.Bytes())
+	zw.Close()
+	identity := store.Digest(plain.Bytes())
+	putBundleLayer(t, f.layout, f.project, identity, store.Digest(gz.Bytes()), int64(gz.Len()), bytes.NewReader(gz.Bytes()))
+	// Point the task at the hostile bundle by registering it under a new
+	// version whose task names that identity.
+	ex := f.runWithBundle(ctx, "flaky", identity.String())
+	n := onlyNode(t, ex)
+	if n.Failure == nil || n.Failure.Reason != executor.ReasonBundle || !n.Failure.Permanent || n.Attempts != 1 {
+		t.Fatalf("failure %+v after %d attempts, want a permanent %s after 1", n.Failure, n.Attempts, executor.ReasonBundle)
+	}
+	if !strings.Contains(n.Failure.Message, "escape.py") {
+		t.Errorf("message %q does not name the member", n.Failure.Message)
+	}
+	if _, err := os.Stat(filepath.Join(f.work, ex.ID, "flaky", "attempt-1", "escape.py")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the hostile member was written outside the code directory: %v", err)
 	}
 }
 

@@ -172,3 +172,26 @@ func mustNode(t testing.TB, ex *executor.Execution, id string) *executor.NodeRec
 }
 
 func v1NewHash(s string) (v1.Hash, error) { return v1.NewHash(s) }
+
+// runWithBundle registers task name again, under a new version whose task
+// points at bundle (a digest), and runs it.
+func (f *fixture) runWithBundle(ctx context.Context, name, bundle string) *executor.Execution {
+	f.t.Helper()
+	st, err := registrar.Get(ctx, f.layout, f.id(registrar.KindTask, name))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	e := *st.Entity
+	task := *e.Task
+	task.Bundle, e.Task, e.Version = bundle, &task, "other-bundle"
+	if _, err := (&registrar.Registrar{Store: f.layout}).Register(ctx, domain, []*registrar.Entity{&e}); err != nil {
+		f.t.Fatal(err)
+	}
+	id := f.id(registrar.KindTask, name)
+	id.Version = e.Version
+	ex, err := f.engine.Run(ctx, executor.Request{Target: id}, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ex
+}
