@@ -1,9 +1,9 @@
 package local_test
 
 import (
-	"compress/gzip"
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
