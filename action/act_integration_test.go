@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runway-ci/runway/internal/github/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 )
 
 // actVersion is the act (github.com/nektos/act) release the test runs the

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runway-ci/runway/internal/github/githubfake"
-	"github.com/runway-ci/runway/internal/testenv"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 )
 
 // TestBinaryAsTheRunnerRunsIt runs the real runway binary as the composite

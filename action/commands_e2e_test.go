@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runway-ci/runway/internal/github/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 )
 
 // TestCommentCommands runs each comment command through the entry point on

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/runway-ci/runway"
-	"github.com/runway-ci/runway/internal/github/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
 	"github.com/runway-ci/runway/registrar"

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/runway-ci/runway/executor"
-	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/promote"

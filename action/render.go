@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"

@@ -10,7 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"

@@ -8,7 +8,7 @@ import (
 
 	"context"
 	"github.com/runway-ci/runway/executor/exectask"
-	"github.com/runway-ci/runway/internal/github/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
 )

@@ -11,7 +11,7 @@
 # Environment:
 #   RUNWAY_BUNDLE_CMD  the bundle command, to which "--repo TREE --out FILE"
 #                      is appended. Default: fastreg's benchcmd
-#                      (fastreg/internal/benchcmd: fastreg.Build plus
+#                      (tools/benchcmd: fastreg.Build plus
 #                      Bundle.WriteFile, as `runway bundle --out` does), with
 #                      the size budget raised to 1 GiB.
 #   RUNWAY_BENCH_DIR   where the tree, binaries and outputs live
@@ -45,7 +45,7 @@ if [[ ! -d "$tree/.git" ]]; then
 	python3 "$gen" "$tree"
 fi
 if [[ -z "${RUNWAY_BUNDLE_CMD:-}" ]]; then
-	(cd "$root" && go build -o "$dir/bin/benchcmd" ./fastreg/internal/benchcmd)
+	(cd "$root" && go build -o "$dir/bin/benchcmd" ./tools/benchcmd)
 	RUNWAY_BUNDLE_CMD="$dir/bin/benchcmd -runs 1 -max-size 1073741824"
 fi
 

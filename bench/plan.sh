@@ -11,7 +11,7 @@
 #                     "--base base --head <head>" is appended. Default:
 #                     "runway plan --output json" when the runway CLI has a
 #                     plan command, else the plantime helper
-#                     (internal/plan/cmd/plantime).
+#                     (tools/plantime).
 #   RUNWAY_BENCH_DIR  where the generated repository and binaries are cached
 #                     (default /tmp/runway-bench).
 #   GENREPO           the generator (default ../shared/bench/genrepo.py beside the repository).
@@ -36,7 +36,7 @@ if ! git -C "$repo" rev-parse -q --verify refs/tags/head-wide >/dev/null 2>&1; t
 fi
 
 if [[ -z "${RUNWAY_PLAN_CMD:-}" ]]; then
-	(cd "$root" && go build -o "$dir/bin/plantime" ./internal/plan/cmd/plantime)
+	(cd "$root" && go build -o "$dir/bin/plantime" ./tools/plantime)
 	RUNWAY_PLAN_CMD="$dir/bin/plantime"
 	if [[ -d "$root/cmd/runway" ]] && (cd "$root" && go build -o "$dir/bin/" ./cmd/... 2>/dev/null) &&
 		"$dir/bin/runway" plan --help >/dev/null 2>&1; then

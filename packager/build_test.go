@@ -25,8 +25,8 @@ import (
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
-	"github.com/runway-ci/runway/internal/store/storetest"
-	"github.com/runway-ci/runway/internal/testenv"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 	"github.com/runway-ci/runway/packager"
 )
 

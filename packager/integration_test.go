@@ -16,7 +16,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/testenv"
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 	"github.com/runway-ci/runway/packager"
 )
 

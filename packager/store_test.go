@@ -5,7 +5,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 )
 
 // newStore is the production Remote store on the test registry, so what

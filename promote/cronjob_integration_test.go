@@ -12,7 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/runway-ci/runway/internal/kubetest"
+	"github.com/runway-ci/runway/internal/testkit/kubetest"
 	"github.com/runway-ci/runway/promote"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/runway-ci/runway/internal/store"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )

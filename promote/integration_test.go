@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/testenv"
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )

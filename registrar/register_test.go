@@ -15,7 +15,7 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 )
 
 // stores returns both backends, fresh for each test.

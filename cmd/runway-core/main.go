@@ -7,7 +7,7 @@ package main
 import (
 	"os"
 
-	"github.com/runway-ci/runway/internal/cli"
+	"github.com/runway-ci/runway/cmd/internal/cli"
 )
 
 func main() {

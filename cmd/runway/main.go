@@ -8,7 +8,7 @@ package main
 import (
 	"os"
 
-	"github.com/runway-ci/runway/internal/launcher"
+	"github.com/runway-ci/runway/cmd/internal/launcher"
 )
 
 func main() {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runway-ci/runway/internal/gitdiff/gittest"
+	"github.com/runway-ci/runway/internal/testkit/gittest"
 )
 
 type gitRepo = gittest.Repo

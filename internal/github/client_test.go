@@ -12,7 +12,7 @@ import (
 
 	gogithub "github.com/google/go-github/v60/github"
 
-	"github.com/runway-ci/runway/internal/github/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 )
 
 const repoName = "octo/pipelines"

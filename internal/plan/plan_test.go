@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/runway-ci/runway/internal/gitdiff"
-	"github.com/runway-ci/runway/internal/gitdiff/gittest"
+	"github.com/runway-ci/runway/internal/testkit/gittest"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"

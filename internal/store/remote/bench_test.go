@@ -10,7 +10,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 )
 
 // BenchmarkPutArtifact1000 writes 1,000 small distinct artifacts (a ~1 KiB

@@ -13,7 +13,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 )
 
 func TestWriteImageSkipsExistingBlobsAndReportsProgress(t *testing.T) {

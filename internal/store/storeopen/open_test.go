@@ -8,7 +8,7 @@ import (
 
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 )
 
 func TestOpen(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store/layout"
 	"github.com/runway-ci/runway/promote"

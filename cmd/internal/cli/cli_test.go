@@ -130,7 +130,7 @@ func TestDirtyTreeVersion(t *testing.T) {
 
 func TestNotAGitRepository(t *testing.T) {
 	home, dir := t.TempDir(), t.TempDir()
-	b, _ := os.ReadFile("../../testdata/sample/runway.yaml")
+	b, _ := os.ReadFile("../../../testdata/sample/runway.yaml")
 	if err := os.WriteFile(filepath.Join(dir, "runway.yaml"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestValidate(t *testing.T) {
 	if r.code != ExitInvalid || r.err != "" {
 		t.Errorf("json mode: exit %d, stderr %q", r.code, r.err)
 	}
-	r = run(t, home, "validate", "--repo", "../../testdata/sample")
+	r = run(t, home, "validate", "--repo", "../../../testdata/sample")
 	if r.code != 0 || !strings.Contains(r.out, "valid") {
 		t.Errorf("sample: exit %d %s %s", r.code, r.out, r.err)
 	}

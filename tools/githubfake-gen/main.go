@@ -1,6 +1,6 @@
-// Command gen writes ../routes_gen.go: the routes githubfake serves,
+// Command githubfake-gen writes internal/testkit/githubfake/routes_gen.go: the routes githubfake serves,
 // derived from GitHub's REST API description (@octokit/openapi, fetched
-// with npm). Run it with `go generate ./internal/github/githubfake`.
+// with npm). Run it with `go generate ./internal/testkit/githubfake`.
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/runway-ci/runway/internal/github/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/runway-ci/runway/fastreg"
-	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"

@@ -3,7 +3,7 @@
 
 package githubfake
 
-import "github.com/runway-ci/runway/internal/github/githubfake/routegen"
+import "github.com/runway-ci/runway/internal/testkit/githubfake/routegen"
 
 func routeTable() []routegen.Route {
 	return []routegen.Route{

@@ -4,7 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/internal/plan"
-	"github.com/runway-ci/runway/internal/planview"
+	"github.com/runway-ci/runway/cmd/internal/planview"
 	"github.com/runway-ci/runway/internal/spec"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X github.com/runway-ci/runway/internal/cli.Version=v1.2.3".
+// Version is set at build time with -ldflags "-X github.com/runway-ci/runway/cmd/internal/cli.Version=v1.2.3".
 var Version = "dev"
 
 func init() { commands = append(commands, newVersion) }

@@ -36,7 +36,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runway-ci/runway/internal/github/githubfake/routegen"
+	"github.com/runway-ci/runway/internal/testkit/githubfake/routegen"
 )
 
 // TB is the part of testing.TB the fake reports to.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runway-ci/runway/internal/cli"
-	"github.com/runway-ci/runway/internal/gitdiff/gittest"
+	"github.com/runway-ci/runway/cmd/internal/cli"
+	"github.com/runway-ci/runway/internal/testkit/gittest"
 )
 
 func repoWithChange(t *testing.T) string {
@@ -96,12 +96,12 @@ func TestFastPlanErrors(t *testing.T) {
 
 // TestFrontBinaryStaysLight: the front binary links nothing heavy.
 func TestFrontBinaryStaysLight(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "../../cmd/runway").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "../../../cmd/runway").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	heavy := []string{"k8s.io/", "github.com/google/go-github", "github.com/spf13/cobra", "github.com/ProtonMail/",
-		"github.com/go-git/gcfg", "net/http", "github.com/google/go-containerregistry/pkg/v1/remote", "github.com/runway-ci/runway/internal/cli"}
+		"github.com/go-git/gcfg", "net/http", "github.com/google/go-containerregistry/pkg/v1/remote", "github.com/runway-ci/runway/cmd/internal/cli"}
 	for _, dep := range strings.Fields(string(out)) {
 		for _, h := range heavy {
 			if strings.HasPrefix(dep, h) {
@@ -118,7 +118,7 @@ func TestDispatch(t *testing.T) {
 		t.Skip("builds binaries")
 	}
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", dir+"/", "../../cmd/runway", "../../cmd/runway-core")
+	build := exec.Command("go", "build", "-o", dir+"/", "../../../cmd/runway", "../../../cmd/runway-core")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/store/storetest"
+	"github.com/runway-ci/runway/internal/testkit/storetest"
 	"github.com/runway-ci/runway/registrar"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/executor/exectask"
-	"github.com/runway-ci/runway/internal/flow"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"

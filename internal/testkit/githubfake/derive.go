@@ -1,6 +1,6 @@
 package githubfake
 
-//go:generate go run ./gen routes_gen.go
+//go:generate go run ../../../tools/githubfake-gen routes_gen.go
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/runway-ci/runway/internal/github/githubfake/routegen"
+	"github.com/runway-ci/runway/internal/testkit/githubfake/routegen"
 )
 
 // DeriveRouteSource fetches GitHub's REST API description and renders the

@@ -14,7 +14,7 @@ import (
 	"github.com/runway-ci/runway/fastreg"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
-	"github.com/runway-ci/runway/internal/testenv"
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 	"github.com/runway-ci/runway/packager"
 )
 
