@@ -22,18 +22,22 @@ type VersionInfo struct {
 }
 
 // DetectVersion decides the version to register for the repository at dir:
-// the explicit version if given (it must be a valid OCI tag); else the HEAD
+// the explicit version if given (it must be a valid OCI tag; inside git the
+// HEAD commit and the tree's dirtiness are still reported, because they
+// decide what gets packaged); else the HEAD
 // commit SHA read with go-git; a dirty working tree gets
 // "<sha>-dirty-<first 12 hex of the bundle digest>", where dirtyDigest
 // computes the digest of the working tree's bundle (only called when dirty).
 func DetectVersion(dir, explicit string, dirtyDigest func() (string, error)) (VersionInfo, error) {
-	if explicit != "" {
-		if !explicitVersionRE().MatchString(explicit) {
-			return VersionInfo{}, fmt.Errorf("--version %q is not a valid version (letters, digits, _ . -; at most 128; it becomes an OCI tag)", explicit)
-		}
-		return VersionInfo{Version: explicit}, nil
+	if explicit != "" && !explicitVersionRE().MatchString(explicit) {
+		return VersionInfo{}, fmt.Errorf("--version %q is not a valid version (letters, digits, _ . -; at most 128; it becomes an OCI tag)", explicit)
 	}
 	repo, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if explicit != "" && errors.Is(err, git.ErrRepositoryNotExists) {
+		// Outside git there is no commit to package: the version names
+		// whatever the caller registers.
+		return VersionInfo{Version: explicit}, nil
+	}
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return VersionInfo{}, fmt.Errorf("%s: %w; runway versions entities by commit SHA, so commit the code first, or pass --version", dir, ErrNotGitRepo)
 	}
@@ -47,11 +51,21 @@ func DetectVersion(dir, explicit string, dirtyDigest func() (string, error)) (Ve
 	info := VersionInfo{Version: head.Hash().String(), Commit: head.Hash().String()}
 	wt, err := repo.Worktree()
 	if err != nil {
+		if explicit != "" {
+			info.Version = explicit
+		}
 		return info, nil // bare repository: nothing can be dirty
 	}
 	st, err := wt.Status()
 	if err != nil {
 		return VersionInfo{}, fmt.Errorf("reading the status of %s: %w", dir, err)
+	}
+	if explicit != "" {
+		// An explicit version still packages the code it names: the
+		// commit's image and bundle, or the working tree's bundle when it
+		// has uncommitted changes.
+		info.Version, info.Dirty = explicit, !st.IsClean()
+		return info, nil
 	}
 	if st.IsClean() {
 		return info, nil
