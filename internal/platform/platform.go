@@ -128,7 +128,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	if c.Executor.Kind == "" {
-		c.Executor.Kind = "local"
+		c.Executor.Kind = ExecutorLocal
 	}
 	if c.Executor.NamespaceTemplate == "" {
 		c.Executor.NamespaceTemplate = "{project}-{domain}"
@@ -196,7 +196,7 @@ func (c *Config) validate() error {
 		seen[d.Name] = true
 	}
 	switch c.Executor.Kind {
-	case "local", "kubernetes":
+	case ExecutorLocal, ExecutorKubernetes:
 	default:
 		errs = append(errs, fmt.Errorf("executor.kind: %q is not one of local, kubernetes", c.Executor.Kind))
 	}
@@ -231,3 +231,9 @@ func (c *Config) DomainNames() []string {
 	}
 	return n
 }
+
+// Executor kinds (executor.kind).
+const (
+	ExecutorLocal      = "local"
+	ExecutorKubernetes = "kubernetes"
+)
