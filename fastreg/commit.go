@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/runway-ci/runway/internal/archive"
 )
 
 // maxIgnoreFile bounds how much of .runwayignore is read.
@@ -135,7 +137,7 @@ func (w *treeWalker) walk(t *object.Tree, dir string) error {
 			if err != nil {
 				return err
 			}
-			if w.forBundle && !linkInside(name, target) {
+			if w.forBundle && !archive.LinkInside(name, target) {
 				return &SymlinkError{Path: name, Target: target}
 			}
 			w.entries = append(w.entries, entry{path: name, kind: kindSymlink, hash: te.Hash, target: target})

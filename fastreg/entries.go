@@ -105,35 +105,6 @@ func hasDotGit(name string) bool {
 	return false
 }
 
-// linkInside reports whether a symlink at name (slash-separated, relative to
-// the root) whose target is target resolves inside the root. The rule is
-// deliberately stricter than lexical cleaning, which is unsound once a
-// component is itself a symlink ("a/up -> .." then "a/x -> up/../y"): the
-// target must be relative, may start with ".." components, but no ".." may
-// follow a named component, and the leading ".." may not climb above the
-// root. Every link is checked the same way, so a chain of links stays inside
-// too.
-func linkInside(name, target string) bool {
-	if target == "" || strings.HasPrefix(target, "/") || strings.ContainsRune(target, 0) {
-		return false
-	}
-	depth := strings.Count(path.Clean(name), "/") // directories above the link
-	up, named := 0, false
-	for _, seg := range strings.Split(target, "/") {
-		switch seg {
-		case "", ".":
-		case "..":
-			if named {
-				return false
-			}
-			up++
-		default:
-			named = true
-		}
-	}
-	return up <= depth
-}
-
 // tarSize is the exact size of the tar that writeTar makes from entries
 // (GNU format: 512-byte header, content padded to 512, a GNU long-name or
 // long-link record before headers whose name or target exceeds 100 bytes, two

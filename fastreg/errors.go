@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/runway-ci/runway/internal/archive"
 )
 
 // Sentinels callers branch on with errors.Is.
@@ -12,15 +14,17 @@ var (
 	ErrTooLarge = errors.New("bundle over size budget")
 	// ErrSymlinkEscape: a tracked symlink points outside the tree (see *SymlinkError).
 	ErrSymlinkEscape = errors.New("symlink points outside the tree")
-	// ErrDigestMismatch: bundle bytes do not hash to the digest that names them.
-	ErrDigestMismatch = errors.New("bundle digest mismatch")
+	// ErrDigestMismatch: bundle bytes do not hash to the digest that names
+	// them. The extraction sentinels are internal/archive's, so a bundle and
+	// a dir value are refused with the same errors.
+	ErrDigestMismatch = archive.ErrDigestMismatch
 	// ErrUnsafeMember: a tarball member would write outside the root or is of
 	// a forbidden kind (see *MemberError).
-	ErrUnsafeMember = errors.New("unsafe bundle member")
+	ErrUnsafeMember = archive.ErrUnsafeMember
 	// ErrLimit: extraction went over a size or file-count limit.
-	ErrLimit = errors.New("bundle over extraction limit")
+	ErrLimit = archive.ErrLimit
 	// ErrRootExists: the extraction root exists and is not an empty directory.
-	ErrRootExists = errors.New("extraction root exists and is not empty")
+	ErrRootExists = archive.ErrRootExists
 	// ErrNoCommit: the repository has no commit to version a bundle by.
 	ErrNoCommit = errors.New("repository has no commit")
 )
@@ -68,17 +72,7 @@ func (e *SymlinkError) Is(target error) bool { return target == ErrSymlinkEscape
 
 // MemberError names the tarball member that extraction refused and why.
 // It matches ErrUnsafeMember or ErrLimit (Err).
-type MemberError struct {
-	Name   string // member name as it appears in the tarball
-	Reason string
-	Err    error // ErrUnsafeMember or ErrLimit
-}
-
-func (e *MemberError) Error() string {
-	return fmt.Sprintf("refusing bundle member %q: %s", e.Name, e.Reason)
-}
-
-func (e *MemberError) Unwrap() error { return e.Err }
+type MemberError = archive.MemberError
 
 func humanBytes(n int64) string {
 	const unit = 1024

@@ -3,6 +3,7 @@ package fastreg
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -64,7 +65,7 @@ func uncompressed(t *testing.T, b *Bundle) []byte {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := decompressed(f)
+	r, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,33 +161,5 @@ func TestExtractCleansUpAfterWriteFailure(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(parent); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
-	}
-}
-
-func TestLinkInside(t *testing.T) {
-	tests := []struct {
-		name, target string
-		ok           bool
-	}{
-		{"l", "a", true},
-		{"l", "a/b/c", true},
-		{"l", "./a", true},
-		{"d/l", "../a", true},
-		{"d/e/l", "../../a/b", true},
-		{"d/l", "..", true},
-		{"l", ".", true},
-		{"l", "..", false},
-		{"l", "../a", false},
-		{"d/l", "../../a", false},
-		{"l", "/etc", false},
-		{"l", "", false},
-		{"l", "a/../b", false},
-		{"d/l", "../a/../../x", false},
-		{"l", "a\x00b", false},
-	}
-	for _, tc := range tests {
-		if got := linkInside(tc.name, tc.target); got != tc.ok {
-			t.Errorf("linkInside(%q, %q) = %v, want %v", tc.name, tc.target, got, tc.ok)
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/runway-ci/runway/internal/archive"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -17,7 +18,7 @@ import (
 // Extract's checks. The layer's compressed digest and size are verified too,
 // before anything is created at dstRoot.
 func Fetch(ctx context.Context, s store.Store, project string, digest v1.Hash, dstRoot string, limits Limits) error {
-	limits = limits.withDefaults()
+	limits = limits.WithDefaults()
 	repo, tag := store.BundleRepo(project), store.BundleTag(digest.Hex)
 	m, _, err := store.GetArtifact(ctx, s, repo, tag)
 	if err != nil {
@@ -45,11 +46,11 @@ func Fetch(ctx context.Context, s store.Store, project string, digest v1.Hash, d
 	}
 	defer rc.Close()
 	vr := &hashingReader{r: io.LimitReader(rc, layer.Size+1), h: sha256.New()}
-	st, err := stage(ctx, vr, dstRoot, digest, limits)
+	st, err := archive.Stage(ctx, vr, dstRoot, digest, limits)
 	if err != nil {
-		return err
+		return fmt.Errorf("extracting bundle %s: %w", digest, err)
 	}
-	defer st.remove()
+	defer st.Remove()
 	if _, err := io.Copy(io.Discard, vr); err != nil {
 		return fmt.Errorf("fetching bundle layer %s: %w", layer.Digest, err)
 	}
@@ -57,7 +58,10 @@ func Fetch(ctx context.Context, s store.Store, project string, digest v1.Hash, d
 		return fmt.Errorf("fetching bundle layer from %s: got %d bytes with digest %s, manifest says %d bytes %s: %w",
 			repo, vr.n, got, layer.Size, layer.Digest, ErrDigestMismatch)
 	}
-	return st.unpack(ctx, dstRoot)
+	if err := st.Unpack(ctx, dstRoot); err != nil {
+		return fmt.Errorf("extracting bundle %s: %w", digest, err)
+	}
+	return nil
 }
 
 type hashingReader struct {

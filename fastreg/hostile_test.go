@@ -160,7 +160,7 @@ func hostileCorpus() []hostileCase {
 			data: newTarball().file("small.txt", "small").done([]byte(zeros))},
 		{Name: "too-many-files", Error: "limit", Member: fmt.Sprintf("f%03d", hostileLimits.MaxFiles), Reason: "more than 64 members",
 			data: many.done(nil)},
-		{Name: "bad-digest", Error: "digest", Reason: "bundle digest mismatch",
+		{Name: "bad-digest", Error: "digest", Reason: "digest mismatch",
 			data: newTarball().file("ok.txt", "harmless").done(nil)},
 		{Name: "not-a-tar", Error: "format", Reason: "invalid tar header",
 			data: bytes.Repeat([]byte("this is not a tar header "), 100)},

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/runway-ci/runway/internal/archive"
 )
 
 // BuildWorktree makes the bundle of a (possibly dirty) checkout, for
@@ -209,7 +211,7 @@ func worktreeEntries(ctx context.Context, repo *git.Repository, root string, exc
 				return fmt.Errorf("reading symlink %s: %w", name, err)
 			}
 			target = filepath.ToSlash(target)
-			if !linkInside(name, target) {
+			if !archive.LinkInside(name, target) {
 				return &SymlinkError{Path: name, Target: target}
 			}
 			entries = append(entries, entry{path: name, kind: kindSymlink, target: target})
