@@ -10,14 +10,15 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/runway-ci/runway/internal/archive"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -159,8 +160,8 @@ func writeTar(w io.Writer, root string) error {
 			if err != nil {
 				return err
 			}
-			if !linkInside(rel, target) {
-				return fmt.Errorf("symbolic link %s points outside the directory (%s)", rel, target)
+			if !archive.LinkInside(rel, target) {
+				return fmt.Errorf("symbolic link %s -> %s may leave the directory (a link may climb with leading .. only, never above the directory): extraction would refuse it", rel, target)
 			}
 			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, target, 0o777
 		default:
@@ -183,18 +184,6 @@ func writeTar(w io.Writer, root string) error {
 	}
 	return tw.Close()
 }
-
-func linkInside(rel, target string) bool {
-	if filepath.IsAbs(target) {
-		return false
-	}
-	j := filepath.Clean(filepath.Join(filepath.Dir(rel), target))
-	return j != ".." && !strings.HasPrefix(j, "../")
-}
-
-// ErrUnsafePath is returned when a dir value's tar holds an entry that
-// would land outside the destination.
-var ErrUnsafePath = errors.New("unsafe path in archive")
 
 // FetchFile downloads a file value to dst, verifying its digest while it
 // streams; a mismatch removes dst and returns store.ErrDigestMismatch.
@@ -222,27 +211,41 @@ func FetchFile(ctx context.Context, s store.Store, repo string, v Value, dst str
 	return nil
 }
 
-// FetchDir downloads a dir value and extracts it into dst (created),
-// refusing entries that would escape dst. The digest is verified over the
-// whole tar before the call returns; a mismatch removes dst.
+// FetchDir downloads a dir value and extracts it into dst, which must not
+// exist or be an empty directory; its parent must exist. It uses
+// internal/archive, the extractor bundles use too: the tar's digest and
+// every member are checked before anything is created at dst, the tree is
+// unpacked through os.Root, and absolute paths, "..", links that may leave
+// dst (a chain of links included), writes through links and special files
+// are refused (archive.ErrUnsafeMember). A digest mismatch matches
+// store.ErrDigestMismatch. The value's size bounds the extraction.
 func FetchDir(ctx context.Context, s store.Store, repo string, v Value, dst string) error {
-	rc, h, err := openBlob(ctx, s, repo, v)
+	d, err := v1.NewHash(v.Digest)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s value: %w", v.Type, err)
+	}
+	rc, err := s.GetBlob(ctx, repo, d)
+	if err != nil {
+		return fmt.Errorf("opening blob %s in %s: %w", d, repo, err)
 	}
 	defer rc.Close()
-	err = ExtractTar(io.TeeReader(rc, h), dst)
-	if err == nil {
-		_, err = io.Copy(h, rc) // tar padding after the end marker
-	}
-	if err == nil {
-		err = checkDigest(h, v)
-	}
-	if err != nil {
-		os.RemoveAll(dst)
+	if err := archive.Extract(ctx, rc, dst, d, dirLimits(v)); err != nil {
+		if errors.Is(err, archive.ErrDigestMismatch) {
+			err = fmt.Errorf("%w: %w", store.ErrDigestMismatch, err)
+		}
 		return fmt.Errorf("fetching %s into %s: %w", v.Digest, dst, err)
 	}
 	return nil
+}
+
+// dirLimits bounds a dir value's extraction by its recorded size: the tar
+// must hash to the value's digest, so it cannot be longer, and every member
+// takes at least one 512-byte header.
+func dirLimits(v Value) archive.Limits {
+	if v.Size <= 0 {
+		return archive.Limits{}
+	}
+	return archive.Limits{MaxBytes: v.Size, MaxFiles: int(min(v.Size/512+1, math.MaxInt32))}
 }
 
 func openBlob(ctx context.Context, s store.Store, repo string, v Value) (io.ReadCloser, hash.Hash, error) {
@@ -260,84 +263,6 @@ func openBlob(ctx context.Context, s store.Store, repo string, v Value) (io.Read
 func checkDigest(h hash.Hash, v Value) error {
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != v.Digest {
 		return fmt.Errorf("content digest is %s: %w", got, store.ErrDigestMismatch)
-	}
-	return nil
-}
-
-// ExtractTar extracts an uncompressed tar into dst (created), refusing
-// absolute paths, "..", links that leave dst, paths through links and
-// special files (wrapping ErrUnsafePath).
-func ExtractTar(r io.Reader, dst string) error {
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.Clean(filepath.FromSlash(hdr.Name))
-		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("%q: %w", hdr.Name, ErrUnsafePath)
-		}
-		p := filepath.Join(dst, name)
-		if err := noSymlinkParents(dst, name); err != nil {
-			return err
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_EXCL, fs.FileMode(hdr.Mode)&0o755|0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if !linkInside(filepath.ToSlash(name), hdr.Linkname) {
-				return fmt.Errorf("symbolic link %q -> %q: %w", hdr.Name, hdr.Linkname, ErrUnsafePath)
-			}
-			if err := os.Symlink(hdr.Linkname, p); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%q has unsupported type %q: %w", hdr.Name, hdr.Typeflag, ErrUnsafePath)
-		}
-	}
-}
-
-// noSymlinkParents refuses a path whose parent inside root is a symbolic
-// link, so that a link entry cannot redirect a later file outside root.
-func noSymlinkParents(root, name string) error {
-	parts := strings.Split(name, string(filepath.Separator))
-	p := root
-	for _, part := range parts[:len(parts)-1] {
-		p = filepath.Join(p, part)
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%q goes through symbolic link %q: %w", name, part, ErrUnsafePath)
-		}
 	}
 	return nil
 }

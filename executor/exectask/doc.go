@@ -5,8 +5,9 @@
 //  1. fetch the code bundle and verify its digest (the uncompressed tar is
 //     hashed into a temporary file; a mismatch is refused before anything
 //     is extracted);
-//  2. extract it safely into <workdir>/code (executor.ExtractTar: no
-//     absolute paths, "..", escaping links or special files);
+//  2. extract it safely into <workdir>/code (internal/archive, the one
+//     extractor, which dir inputs use too: no absolute paths, "..", links
+//     that may leave the root, writes through links or special files);
 //  3. stage inputs: {{inputs.x}} substitutions, RUNWAY_INPUT_<NAME>
 //     variables and $RUNWAY_INPUTS/<name> (value files for scalars, the
 //     fetched and verified file or extracted dir for file/dir; for those the
