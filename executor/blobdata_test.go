@@ -4,43 +4,21 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/runway-ci/runway/internal/archive"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
+	"github.com/runway-ci/runway/internal/testkit/archivetest"
 )
-
-func tarOf(t *testing.T, hdrs ...tar.Header) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range hdrs {
-		if h.Mode == 0 {
-			h.Mode = 0o644
-		}
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // putDirBlob stores raw as a dir value's blob and returns the value.
 func putDirBlob(t *testing.T, s store.Store, repo string, raw []byte) Value {
 	t.Helper()
-	sum := sha256.Sum256(raw)
-	d := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	d := archivetest.Digest(raw)
 	if err := s.PutBlob(context.Background(), repo, d, int64(len(raw)), bytes.NewReader(raw)); err != nil {
 		t.Fatal(err)
 	}
@@ -55,19 +33,15 @@ func putDirBlob(t *testing.T, s store.Store, repo string, raw []byte) Value {
 func TestFetchDirRefusesUnsafeEntries(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		hdrs []tar.Header
+		tar  []byte
 	}{
-		{"symlink chain", []tar.Header{
-			{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755},
-			{Name: "a/up", Typeflag: tar.TypeSymlink, Linkname: ".."},
-			{Name: "a/evil", Typeflag: tar.TypeSymlink, Linkname: "up/../secret"},
-		}},
-		{"dotdot", []tar.Header{{Name: "../evil", Typeflag: tar.TypeReg}}},
-		{"absolute", []tar.Header{{Name: "/etc/evil", Typeflag: tar.TypeReg}}},
-		{"escaping link", []tar.Header{{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "../../etc"}}},
-		{"through a link", []tar.Header{{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "."}, {Name: "l/x", Typeflag: tar.TypeReg}}},
-		{"device", []tar.Header{{Name: "dev", Typeflag: tar.TypeChar}}},
-		{"hardlink", []tar.Header{{Name: "h", Typeflag: tar.TypeLink, Linkname: "../secret"}}},
+		{"symlink chain", archivetest.SymlinkChain(t)},
+		{"dotdot", archivetest.Tar(t, tar.Header{Name: "../evil", Typeflag: tar.TypeReg})},
+		{"absolute", archivetest.Tar(t, tar.Header{Name: "/etc/evil", Typeflag: tar.TypeReg})},
+		{"escaping link", archivetest.Tar(t, tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "../../etc"})},
+		{"through a link", archivetest.Tar(t, tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "."}, tar.Header{Name: "l/x", Typeflag: tar.TypeReg})},
+		{"device", archivetest.Tar(t, tar.Header{Name: "dev", Typeflag: tar.TypeChar})},
+		{"hardlink", archivetest.Tar(t, tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "../secret"})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -76,7 +50,7 @@ func TestFetchDirRefusesUnsafeEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			const repo = "p/development/execution"
-			v := putDirBlob(t, s, repo, tarOf(t, tc.hdrs...))
+			v := putDirBlob(t, s, repo, tc.tar)
 			// dst/a/up would be dst, so dst/a/evil would be inputs/secret.
 			inputs := t.TempDir()
 			if err := os.WriteFile(filepath.Join(inputs, "secret"), []byte("outside the root"), 0o600); err != nil {
@@ -107,8 +81,8 @@ func TestFetchDirVerifiesBeforeWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	const repo = "p/development/execution"
-	v := putDirBlob(t, s, repo, tarOf(t, tar.Header{Name: "a.txt", Typeflag: tar.TypeReg}))
-	evil := tarOf(t, tar.Header{Name: "b.txt", Typeflag: tar.TypeReg})
+	v := putDirBlob(t, s, repo, archivetest.Tar(t, tar.Header{Name: "a.txt", Typeflag: tar.TypeReg}))
+	evil := archivetest.Tar(t, tar.Header{Name: "b.txt", Typeflag: tar.TypeReg})
 	blob := filepath.Join(dir, "blobs", "sha256", v.Digest[len("sha256:"):])
 	if err := os.WriteFile(blob, evil, 0o644); err != nil {
 		t.Fatal(err)
