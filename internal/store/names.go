@@ -1,6 +1,9 @@
 package store
 
-import "path"
+import (
+	"path"
+	"strings"
+)
 
 // Repository and tag names, as in DESIGN.md's table. Keep every name in this
 // file so the layout is documented in one place.
@@ -17,6 +20,10 @@ func BundleRepo(project string) string { return path.Join(project, "bundle") }
 // BundleTag is the tag of a bundle whose identity digest hex is hex.
 func BundleTag(hex string) string { return "sha256-" + hex }
 
+// BundleTreeTag is the alias tag, in BundleRepo, of the bundle built from
+// the git tree treeSHA, so plan finds a tree's bundle without building it.
+func BundleTreeTag(treeSHA string) string { return "tree-" + treeSHA }
+
 // EntityRepo is the repository of one entity in one domain.
 func EntityRepo(project, domain, kind, name string) string {
 	return path.Join(project, domain, kind, name)
@@ -31,5 +38,21 @@ func CacheRepo(project, domain string) string { return path.Join(project, domain
 // ExecutionRepo holds execution records of a domain.
 func ExecutionRepo(project, domain string) string { return path.Join(project, domain, "execution") }
 
+// ScheduleRepo holds the scheduler's state of a domain: one tag per launch
+// plan, whose manifest annotations hold the last fire time. It is not an
+// entity repository (registrar skips it).
+func ScheduleRepo(project, domain string) string { return path.Join(project, domain, "schedule") }
+
 // ActiveTag marks the active version of a launch plan.
 const ActiveTag = "active"
+
+// referrersTagPrefix starts the tags a registry without the referrers API
+// keeps a manifest's referrers index under ("sha256-<hex>", the OCI
+// referrers tag schema).
+const referrersTagPrefix = "sha256-"
+
+// IsVersionTag reports whether a tag in an entity repository names a
+// version, rather than ActiveTag or a referrers index.
+func IsVersionTag(tag string) bool {
+	return tag != ActiveTag && !strings.HasPrefix(tag, referrersTagPrefix)
+}
