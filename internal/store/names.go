@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"path"
 	"strings"
 )
@@ -56,3 +58,13 @@ const referrersTagPrefix = "sha256-"
 func IsVersionTag(tag string) bool {
 	return tag != ActiveTag && !strings.HasPrefix(tag, referrersTagPrefix)
 }
+
+// LockRepo holds the claims of one lock of the registry claim protocol
+// (package lock): "runway-locks/<first 32 hex of sha256(key)>".
+func LockRepo(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return path.Join("runway-locks", hex.EncodeToString(sum[:16]))
+}
+
+// LockClaimTagPrefix starts every claim tag in a LockRepo.
+const LockClaimTagPrefix = "claim-"
