@@ -47,7 +47,9 @@ func (s *Store) PutBlob(ctx context.Context, repo string, digest v1.Hash, size i
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := c.pusher.Upload(ctx, ref, l); err != nil {
+	err = retryRace(ctx, func() error { return c.pusher.Upload(ctx, ref, l) },
+		func() (bool, error) { return s.headBlob(ctx, c, ref, digest) })
+	if err != nil {
 		return fmt.Errorf("%s: %w", what, s.describe(err))
 	}
 	return nil

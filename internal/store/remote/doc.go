@@ -42,7 +42,17 @@
 //   - The referrers index update is a read-modify-write serialised within
 //     this process only. Store.Lock is an in-process KeyedLocker: a registry
 //     has no compare-and-swap, so nothing here can exclude another process.
-//     Callers that need that use a Lease (Kubernetes executor).
+//     Callers that need that take a lock from package lock (a Lease or the
+//     registry claim protocol); runway writes every record of an entity
+//     repository under lock.EntityKey, which covers its referrers index.
+//   - Concurrent writers of one blob collide inside the registry
+//     (distribution answers DIGEST_INVALID to a commit another writer's
+//     commit overtook, MANIFEST_BLOB_UNKNOWN to a manifest that raced the
+//     upload of a blob it names). Both are transient: PutBlob checks with
+//     HEAD and uploads again, PutManifest waits until HEAD finds the blobs
+//     and puts again, WriteImage repeats the write; at most 6 retries with
+//     a jittered backoff from 50ms (race.go), then an error that says the
+//     write kept racing.
 //   - A registry's referrers API may report the artifactType of an OCI 1.1
 //     artifact as its config media type (go-containerregistry's in-process
 //     registry does); such descriptors are corrected from the manifest

@@ -40,7 +40,13 @@ func (s *Store) WriteImage(ctx context.Context, repo, tag string, img v1.Image) 
 	} else {
 		close(done)
 	}
-	err = ggcr.Write(ref, img, opts...)
+	if s.progress != nil {
+		err = ggcr.Write(ref, img, opts...)
+	} else {
+		// Without a progress channel (closed by Write) the write can be
+		// repeated when it races another writer of the same blobs.
+		err = retryRace(ctx, func() error { return ggcr.Write(ref, img, opts...) }, nil)
+	}
 	<-done
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("%s: %w", what, s.describe(err))

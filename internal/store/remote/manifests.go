@@ -76,7 +76,19 @@ func (s *Store) PutManifest(ctx context.Context, repo, tag string, mediaType str
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("%s: %w", what, err)
 	}
-	hdr, err := s.putManifest(ctx, c, ref, mediaType, raw)
+	// A manifest refused for a blob another writer is still committing is
+	// retried once HEAD finds every blob it names.
+	var hdr http.Header
+	err = retryRace(ctx, func() error {
+		var err error
+		hdr, err = s.putManifest(ctx, c, ref, mediaType, raw)
+		if err != nil && isRace(err) {
+			if ok, _ := s.blobsPresent(ctx, c, r, blobDigests(m)); !ok {
+				_ = raceWait(ctx, 1) // give the other upload time to land
+			}
+		}
+		return err
+	}, nil)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("%s: %w", what, s.describe(err))
 	}

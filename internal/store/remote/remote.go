@@ -167,8 +167,8 @@ func (s *Store) repository(repo string) (name.Repository, error) {
 
 // Lock implements store.Store. A registry has no compare-and-swap, so the
 // lock is in-process only: it orders the goroutines of this process, not
-// two processes writing the same registry. Cross-process callers need an
-// external lock (the Kubernetes executor uses a Lease).
+// two processes writing the same registry. Cross-process callers take a
+// lock from package lock (a Lease, or the registry claim protocol).
 func (s *Store) Lock(ctx context.Context, key string) (func(), error) {
 	return s.locks.Lock(ctx, key)
 }
