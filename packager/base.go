@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/runway-ci/runway/internal/version"
 )
 
 // ErrBaseNotFound means the base image reference does not exist.
@@ -70,6 +72,7 @@ func (r RemoteResolver) ResolveBase(ctx context.Context, ref string, platform v1
 		remote.WithContext(ctx), // per call, never stored by runway
 		remote.WithAuthFromKeychain(kc),
 		remote.WithPlatform(platform),
+		remote.WithUserAgent(version.UserAgent()),
 	}
 	if r.Transport != nil {
 		opts = append(opts, remote.WithTransport(r.Transport))

@@ -11,6 +11,8 @@ import (
 
 	gogithub "github.com/google/go-github/v60/github"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/runway-ci/runway/internal/version"
 )
 
 // Client talks to GitHub's REST API through the transport stack described
@@ -166,6 +168,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	hc := &http.Client{Transport: &methodTransport{next: &retryablehttp.RoundTripper{Client: rc}}}
 	gh := gogithub.NewClient(hc)
+	gh.UserAgent = version.UserAgent() + " " + gh.UserAgent // "runway/VERSION (...) go-github/VERSION"
 	if o.token != "" {
 		gh = gh.WithAuthToken(o.token)
 	}

@@ -138,3 +138,15 @@ func WithTransport(rt http.RoundTripper) Option {
 		return nil
 	}
 }
+
+// WithUserAgent replaces runway's User-Agent (version.UserAgent()) at the
+// front of every request's User-Agent; go-containerregistry's follows it.
+func WithUserAgent(ua string) Option {
+	return func(o *options) error {
+		if ua == "" {
+			return errors.New("empty user agent")
+		}
+		o.userAgent = ua
+		return nil
+	}
+}

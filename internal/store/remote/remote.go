@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/version"
 )
 
 // Store is an OCI registry seen through go-containerregistry. Create it with
@@ -61,6 +62,7 @@ func New(spec string, opts ...Option) (*Store, error) {
 		},
 		keychain:    authn.DefaultKeychain,
 		parallelism: DefaultParallelism,
+		userAgent:   version.UserAgent(),
 	}
 	host, prefix, scheme, err := parseSpec(spec)
 	if err != nil {
@@ -98,6 +100,9 @@ func New(spec string, opts ...Option) (*Store, error) {
 		}
 		base = t
 	}
+	// Innermost, so every request (token exchange, blob, manifest, ping)
+	// carries it: "runway/VERSION (...) go-containerregistry/VERSION".
+	base = transport.NewUserAgent(base, o.userAgent)
 	return &Store{
 		reg:      reg,
 		prefix:   prefix,
