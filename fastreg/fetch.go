@@ -30,7 +30,7 @@ func Fetch(ctx context.Context, s store.Store, project string, digest v1.Hash, d
 	if len(m.Layers) != 1 || string(m.Layers[0].MediaType) != LayerMediaType {
 		return fmt.Errorf("fetching bundle %s:%s: expected one %s layer", repo, tag, LayerMediaType)
 	}
-	if a := m.Annotations[AnnotationDigest]; a != "" && a != digest.String() {
+	if a := m.Annotations[store.AnnotationBundleDigest]; a != "" && a != digest.String() {
 		return fmt.Errorf("fetching bundle %s:%s: manifest names bundle %s: %w", repo, tag, a, ErrDigestMismatch)
 	}
 	layer := m.Layers[0]

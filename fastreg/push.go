@@ -13,17 +13,12 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 )
 
-// Media types and annotations of a bundle artifact.
+// Media types of a bundle artifact. Its manifest carries
+// store.AnnotationBundleDigest (the identity), store.AnnotationBundleSize
+// and store.AnnotationBundleFiles, which plan reads back.
 const (
 	ArtifactType   = "application/vnd.runway.bundle.v1"
 	LayerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-	// AnnotationDigest holds the uncompressed tar digest (the bundle identity).
-	AnnotationDigest = "ci.runway.bundle.digest"
-	// AnnotationSize holds the uncompressed tar size in bytes.
-	AnnotationSize = "ci.runway.bundle.size"
-	// AnnotationFiles holds the number of files.
-	AnnotationFiles = "ci.runway.bundle.files"
 )
 
 // Result says what Push did.
@@ -116,9 +111,9 @@ func bundleManifest(b *Bundle) ([]byte, error) {
 			Digest:    b.CompressedDigest,
 		}},
 		Annotations: map[string]string{
-			AnnotationDigest: b.Digest.String(),
-			AnnotationSize:   strconv.FormatInt(b.Size, 10),
-			AnnotationFiles:  strconv.Itoa(b.Files),
+			store.AnnotationBundleDigest: b.Digest.String(),
+			store.AnnotationBundleSize:   strconv.FormatInt(b.Size, 10),
+			store.AnnotationBundleFiles:  strconv.Itoa(b.Files),
 		},
 	}
 	raw, err := json.Marshal(m)

@@ -61,9 +61,9 @@ func TestPushUploadsOnce(t *testing.T) {
 		t.Errorf("manifest %+v", m)
 	}
 	wantAnn := map[string]string{
-		AnnotationDigest: b.Digest.String(),
-		AnnotationSize:   strconv.FormatInt(b.Size, 10),
-		AnnotationFiles:  strconv.Itoa(b.Files),
+		store.AnnotationBundleDigest: b.Digest.String(),
+		store.AnnotationBundleSize:   strconv.FormatInt(b.Size, 10),
+		store.AnnotationBundleFiles:  strconv.Itoa(b.Files),
 	}
 	for k, v := range wantAnn {
 		if m.Annotations[k] != v {

@@ -15,7 +15,6 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
 	"github.com/runway-ci/runway/internal/testkit/testenv"
-	"github.com/runway-ci/runway/packager"
 )
 
 // TestIntegrationPRPipelineOnDockerRegistry runs the PR pipeline against
@@ -56,7 +55,7 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 	// The image: annotations and the runway layer, as skopeo sees them.
 	img := inspect(reg.Host + "/runway/house-prices/image:" + store.ImageTag(pr.Plan.Image.Hash))
 	ann, _ := img["annotations"].(map[string]any)
-	if ann[packager.AnnotationRevision] != head || ann[packager.AnnotationBaseName] != "scratch" {
+	if ann[store.AnnotationRevision] != head || ann[store.AnnotationBaseName] != "scratch" {
 		t.Errorf("image annotations %v", ann)
 	}
 	if layers, _ := img["layers"].([]any); len(layers) != 2 {
@@ -69,7 +68,7 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 		t.Errorf("bundle artifactType %v", b["artifactType"])
 	}
 	bann, _ := b["annotations"].(map[string]any)
-	if bann[fastreg.AnnotationDigest] != pr.Bundle.Digest {
+	if bann[store.AnnotationBundleDigest] != pr.Bundle.Digest {
 		t.Errorf("bundle annotations %v", bann)
 	}
 	// The bundle comes back, verified and extracted.

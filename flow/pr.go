@@ -96,7 +96,7 @@ func Package(ctx context.Context, req PackageRequest) (*PackageReport, error) {
 		rep.Image = ImageReport{Ref: imageRef(req.Store, repo, res.Descriptor.Digest.String()), Built: !res.Existed, Reused: res.Existed}
 	}
 	// Bundle: reuse the head tree's bundle if one was pushed before.
-	treeTag := plan.BundleTreeTag(p.HeadTree)
+	treeTag := store.BundleTreeTag(p.HeadTree)
 	if req.SkipBundle {
 		return rep, nil
 	}

@@ -18,18 +18,10 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 )
 
-// OCI annotation keys set on every dependency image manifest.
-const (
-	AnnotationRevision   = "org.opencontainers.image.revision"
-	AnnotationSource     = "org.opencontainers.image.source"
-	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
-	AnnotationBaseName   = "org.opencontainers.image.base.name"
-	// AnnotationLayer names the role of a layer runway added, on its
-	// descriptor: LayerDependencies or LayerRunway.
-	AnnotationLayer = "dev.runway.layer"
-)
-
-// Layer roles (values of AnnotationLayer and Progress.Layer).
+// Layer roles: values of store.AnnotationLayer, which names the role of a
+// layer runway added on its descriptor, and of Progress.Layer. Every image
+// manifest also carries store.AnnotationBaseName and, when known,
+// store.AnnotationBaseDigest, AnnotationRevision and AnnotationSource.
 const (
 	LayerDependencies = "dependencies"
 	LayerRunway       = "runway"
@@ -266,15 +258,15 @@ func build(ctx context.Context, req Request, o *options, work string, res *Resul
 	if err != nil {
 		return nil, fmt.Errorf("adding layers to base image %q: %w", req.Image.Base, err)
 	}
-	annotations := map[string]string{AnnotationBaseName: base.Name}
+	annotations := map[string]string{store.AnnotationBaseName: base.Name}
 	if base.Digest != (v1.Hash{}) {
-		annotations[AnnotationBaseDigest] = base.Digest.String()
+		annotations[store.AnnotationBaseDigest] = base.Digest.String()
 	}
 	if req.Revision != "" {
-		annotations[AnnotationRevision] = req.Revision
+		annotations[store.AnnotationRevision] = req.Revision
 	}
 	if req.Source != "" {
-		annotations[AnnotationSource] = req.Source
+		annotations[store.AnnotationSource] = req.Source
 	}
 	// mutate.Annotations on an image returns an image.
 	return mutate.Annotations(img, annotations).(v1.Image), nil
@@ -284,7 +276,7 @@ func build(ctx context.Context, req Request, o *options, work string, res *Resul
 // annotation, a history entry, and upload progress reporting.
 func addLayer(l *fileLayer, role, createdBy string, progress func(Progress)) (mutate.Addendum, v1.Descriptor) {
 	l.progress = progressFunc(progress, role, l.digest)
-	annotations := map[string]string{AnnotationLayer: role}
+	annotations := map[string]string{store.AnnotationLayer: role}
 	add := mutate.Addendum{
 		Layer:       l,
 		Annotations: annotations,

@@ -158,7 +158,7 @@ func TestBuildPushesImage(t *testing.T) {
 		if l.MediaType != types.OCILayer {
 			t.Errorf("layer %d media type %s, want %s", i, l.MediaType, types.OCILayer)
 		}
-		if got := l.Annotations[packager.AnnotationLayer]; got != wantRoles[i] {
+		if got := l.Annotations[store.AnnotationLayer]; got != wantRoles[i] {
 			t.Errorf("layer %d role %q, want %q", i, got, wantRoles[i])
 		}
 	}
@@ -171,10 +171,10 @@ func TestBuildPushesImage(t *testing.T) {
 		t.Errorf("Result layer digests do not match the manifest")
 	}
 	wantAnn := map[string]string{
-		packager.AnnotationRevision:   "1111111111111111111111111111111111111111",
-		packager.AnnotationSource:     "https://github.com/example/fraud",
-		packager.AnnotationBaseDigest: f.baseDigest.String(),
-		packager.AnnotationBaseName:   f.base,
+		store.AnnotationRevision:   "1111111111111111111111111111111111111111",
+		store.AnnotationSource:     "https://github.com/example/fraud",
+		store.AnnotationBaseDigest: f.baseDigest.String(),
+		store.AnnotationBaseName:   f.base,
 	}
 	for k, v := range wantAnn {
 		if m.Annotations[k] != v {
@@ -462,7 +462,7 @@ func TestBuildWithoutDependencyLayer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(m.Layers) != 2 || m.Layers[1].Annotations[packager.AnnotationLayer] != packager.LayerRunway {
+			if len(m.Layers) != 2 || m.Layers[1].Annotations[store.AnnotationLayer] != packager.LayerRunway {
 				t.Errorf("layers %v, want busybox + runway", m.Layers)
 			}
 		})
@@ -670,7 +670,7 @@ func TestBuildIntoLayoutStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Layers) != 3 || m.Annotations[packager.AnnotationBaseDigest] != f.baseDigest.String() {
+	if len(m.Layers) != 3 || m.Annotations[store.AnnotationBaseDigest] != f.baseDigest.String() {
 		t.Errorf("layout manifest: %d layers, annotations %v", len(m.Layers), m.Annotations)
 	}
 	for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
 	"github.com/runway-ci/runway/internal/testkit/testenv"
 	"github.com/runway-ci/runway/packager"
@@ -77,15 +78,15 @@ func TestIntegrationImageRunsInPodman(t *testing.T) {
 		t.Fatalf("skopeo sees %s with %d layers, want an OCI manifest with 3:\n%s", m.MediaType, len(m.Layers), raw)
 	}
 	for i, role := range []string{"", packager.LayerDependencies, packager.LayerRunway} {
-		if m.Layers[i].Annotations[packager.AnnotationLayer] != role || m.Layers[i].MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" {
+		if m.Layers[i].Annotations[store.AnnotationLayer] != role || m.Layers[i].MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" {
 			t.Errorf("layer %d: %+v, want role %q", i, m.Layers[i], role)
 		}
 	}
 	for k, v := range map[string]string{
-		packager.AnnotationRevision:   req.Revision,
-		packager.AnnotationSource:     req.Source,
-		packager.AnnotationBaseName:   base,
-		packager.AnnotationBaseDigest: baseDigest.String(),
+		store.AnnotationRevision:   req.Revision,
+		store.AnnotationSource:     req.Source,
+		store.AnnotationBaseName:   base,
+		store.AnnotationBaseDigest: baseDigest.String(),
 	} {
 		if m.Annotations[k] != v {
 			t.Errorf("annotation %s = %q, want %q", k, m.Annotations[k], v)

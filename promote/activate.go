@@ -54,7 +54,7 @@ func ActiveVersion(ctx context.Context, s store.Store, project, domain, name str
 	if err != nil {
 		return "", v1.Descriptor{}, fmt.Errorf("reading the active version of launch plan %s in %s/%s: %w", name, project, domain, err)
 	}
-	v := m.Annotations["io.runway.version"]
+	v := m.Annotations[store.AnnotationVersion]
 	if v == "" {
 		return "", v1.Descriptor{}, fmt.Errorf("the active tag of launch plan %s in %s/%s points at %s, which is not a runway entity", name, project, domain, desc.Digest)
 	}

@@ -210,5 +210,5 @@ func created(ctx context.Context, s store.Store, repo, ref string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("reading %s:%s: %w", repo, ref, err)
 	}
-	return m.Annotations[registrar.AnnotationCreated], nil
+	return m.Annotations[store.AnnotationCreated], nil
 }

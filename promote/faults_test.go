@@ -277,7 +277,7 @@ func TestTamperedTargetIsDetected(t *testing.T) {
 			}
 			if _, err := store.PutArtifact(ctx, s, id.Repo(), sha, store.Artifact{ArtifactType: registrar.MediaTypeEntity,
 				Layers:      []store.Blob{{MediaType: registrar.MediaTypeEntity, Data: raw}},
-				Annotations: map[string]string{registrar.AnnotationCreated: "2030-01-01T00:00:00Z", "io.runway.version": sha, "io.runway.entityDigest": store.Digest(raw).String()}}); err != nil {
+				Annotations: map[string]string{store.AnnotationCreated: "2030-01-01T00:00:00Z", store.AnnotationVersion: sha, store.AnnotationEntityDigest: store.Digest(raw).String()}}); err != nil {
 				t.Fatal(err)
 			}
 			h, err := p.History(ctx, project, registrar.KindTask, "fit", promote.HistoryOptions{Version: sha, Verify: true})

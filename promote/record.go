@@ -18,10 +18,9 @@ import (
 // an entity (promotion, activation, deactivation).
 const ArtifactTypeRecord = "application/vnd.runway.record.v1+json"
 
-// AnnotationRecord is the manifest annotation that holds a record's
-// canonical JSON. The record lives in the manifest itself (see the package
-// doc): writing one uploads no blob bytes.
-const AnnotationRecord = "io.runway.record"
+// A record's canonical JSON is the manifest annotation
+// store.AnnotationRecord: the record lives in the manifest itself (see the
+// package doc), so writing one uploads no blob bytes.
 
 // RecordType says what a record records.
 type RecordType string
@@ -128,9 +127,9 @@ func writeRecord(ctx context.Context, s store.Store, repo string, subject v1.Des
 		Layers:        []v1.Descriptor{empty},
 		Subject:       &sub,
 		Annotations: map[string]string{
-			registrar.AnnotationCreated: r.Time.UTC().Format(time.RFC3339Nano),
-			"io.runway.record.type":     string(r.Type),
-			AnnotationRecord:            string(body),
+			store.AnnotationCreated:    r.Time.UTC().Format(time.RFC3339Nano),
+			store.AnnotationRecordType: string(r.Type),
+			store.AnnotationRecord:     string(body),
 		},
 	}
 	raw, err := json.Marshal(m)
@@ -159,7 +158,7 @@ func ReadRecords(ctx context.Context, s store.Store, repo string, subject v1.Has
 		if err != nil {
 			return nil, fmt.Errorf("reading record %s in %s: %w", d.Digest, repo, err)
 		}
-		body, ok := m.Annotations[AnnotationRecord]
+		body, ok := m.Annotations[store.AnnotationRecord]
 		if !ok || m.ArtifactType != ArtifactTypeRecord {
 			continue
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -15,18 +14,6 @@ import (
 
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
-)
-
-// ScheduleRepo holds the scheduler's state of a domain: one tag per launch
-// plan, whose manifest annotations hold the last fire time. It is not an
-// entity repository (registrar skips it).
-func ScheduleRepo(project, domain string) string { return path.Join(project, domain, "schedule") }
-
-// Annotations of a schedule state manifest.
-const (
-	AnnotationLastFire = "io.runway.schedule.last"
-	annotationSpec     = "io.runway.schedule.spec"
-	annotationFired    = "io.runway.schedule.version"
 )
 
 // LaunchFunc starts one run of an active launch plan (id names the active
@@ -202,7 +189,7 @@ func (s *Scheduler) Due(ctx context.Context, now time.Time) ([]Fire, time.Time, 
 }
 
 func (s *Scheduler) claim(ctx context.Context, lp activeLP, now time.Time) (*Fire, time.Time, error) {
-	repo, tag := ScheduleRepo(lp.id.Project, lp.id.Domain), lp.id.Name
+	repo, tag := store.ScheduleRepo(lp.id.Project, lp.id.Domain), lp.id.Name
 	unlock, err := s.store.Lock(ctx, "schedule:"+repo+":"+tag)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -243,7 +230,7 @@ func (s *Scheduler) lastFire(ctx context.Context, repo, tag string) (time.Time, 
 	if err != nil {
 		return time.Time{}, err
 	}
-	t, err := time.Parse(time.RFC3339Nano, m.Annotations[AnnotationLastFire])
+	t, err := time.Parse(time.RFC3339Nano, m.Annotations[store.AnnotationScheduleLast])
 	if err != nil {
 		return time.Time{}, fmt.Errorf("schedule state %s:%s: %w", repo, tag, err)
 	}
@@ -254,7 +241,7 @@ func (s *Scheduler) writeLast(ctx context.Context, repo, tag string, lp activeLP
 	_, err := store.PutArtifact(ctx, s.store, repo, tag, store.Artifact{
 		ArtifactType: "application/vnd.runway.schedule.v1+json",
 		Layers:       []store.Blob{{MediaType: store.MediaTypeEmptyJSON, Data: store.EmptyJSON}},
-		Annotations:  map[string]string{AnnotationLastFire: t.UTC().Format(time.RFC3339Nano), annotationSpec: lp.spec, annotationFired: lp.id.Version},
+		Annotations:  map[string]string{store.AnnotationScheduleLast: t.UTC().Format(time.RFC3339Nano), store.AnnotationScheduleSpec: lp.spec, store.AnnotationScheduleVersion: lp.id.Version},
 	})
 	if err != nil {
 		return fmt.Errorf("recording the fire time of %s: %w", lp.id, err)

@@ -72,7 +72,7 @@ func (p *Promoter) Verify(ctx context.Context, project string, kind registrar.Ki
 			if err != nil {
 				return nil, err
 			}
-			if want := m.Annotations["io.runway.entityDigest"]; want != "" && want != st.Digest.String() {
+			if want := m.Annotations[store.AnnotationEntityDigest]; want != "" && want != st.Digest.String() {
 				add(d, v, "entity digest is %s, registration recorded %s", st.Digest, want)
 			}
 			for _, l := range lower {

@@ -201,11 +201,11 @@ func (r *Registrar) registerOne(ctx context.Context, domain string, e *Entity) (
 		ArtifactType: MediaTypeEntity,
 		Layers:       []store.Blob{{MediaType: MediaTypeEntity, Data: raw}},
 		Annotations: map[string]string{
-			AnnotationCreated:        now().UTC().Format(time.RFC3339Nano),
-			"io.runway.kind":         string(e.Kind),
-			"io.runway.name":         e.Name,
-			"io.runway.version":      e.Version,
-			"io.runway.entityDigest": d.String(),
+			store.AnnotationCreated:      now().UTC().Format(time.RFC3339Nano),
+			store.AnnotationKind:         string(e.Kind),
+			store.AnnotationName:         e.Name,
+			store.AnnotationVersion:      e.Version,
+			store.AnnotationEntityDigest: d.String(),
 		},
 	})
 	if err != nil {

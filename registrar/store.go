@@ -54,9 +54,6 @@ func Get(ctx context.Context, s store.Store, id ID) (*Stored, error) {
 	return &Stored{ID: id, Entity: e, Digest: m.Layers[0].Digest, Manifest: desc}, nil
 }
 
-// AnnotationCreated is the manifest annotation holding the registration time.
-const AnnotationCreated = "org.opencontainers.image.created"
-
 // Versions lists the versions registered for an entity, oldest first by
 // registration time (tags that are not versions, such as "active", are left out).
 func Versions(ctx context.Context, s store.Store, id ID) ([]string, error) {
@@ -67,14 +64,14 @@ func Versions(ctx context.Context, s store.Store, id ID) ([]string, error) {
 	type tv struct{ tag, created string }
 	var vs []tv
 	for _, t := range tags {
-		if t == store.ActiveTag || strings.HasPrefix(t, "sha256-") {
+		if !store.IsVersionTag(t) {
 			continue
 		}
 		m, _, err := store.GetArtifact(ctx, s, id.Repo(), t)
 		if err != nil {
 			return nil, err
 		}
-		vs = append(vs, tv{t, m.Annotations[AnnotationCreated]})
+		vs = append(vs, tv{t, m.Annotations[store.AnnotationCreated]})
 	}
 	sort.SliceStable(vs, func(i, j int) bool {
 		if vs[i].created != vs[j].created {

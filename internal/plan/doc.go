@@ -44,10 +44,10 @@
 // Building a bundle means reading every file of the head tree (100,000 in
 // the benchmark): that is fastreg's job in the package step and cannot fit
 // the plan's budget. Plan reports a bundle only when one was already built
-// for the head tree: it looks up the alias tag BundleTreeTag(headTree) in
-// store.BundleRepo(project), which fastreg writes next to the digest tag,
+// for the head tree: it looks up the alias tag store.BundleTreeTag(headTree)
+// in store.BundleRepo(project), which flow writes next to the digest tag,
 // and reads digest, size and file count from the manifest's annotations
-// (AnnotationBundle*). Otherwise the bundle fields are empty and built is
+// (store.AnnotationBundle*, the keys fastreg writes). Otherwise the bundle fields are empty and built is
 // false.
 //
 // # Speed

@@ -105,19 +105,6 @@ var (
 // IgnoreFile is the root ignore file that takes paths out of the bundle.
 const IgnoreFile = ".runwayignore"
 
-// BundleTreeTag is the alias tag, in store.BundleRepo(project), of the
-// bundle built from a git tree: fastreg writes it next to
-// store.BundleTag(digest) so that a plan can report a bundle without
-// building it.
-func BundleTreeTag(treeSHA string) string { return "tree-" + treeSHA }
-
-// Annotations plan reads from the bundle manifest under BundleTreeTag.
-const (
-	AnnotationBundleDigest = "ci.runway.bundle.digest" // sha256:<hex> of the uncompressed tar
-	AnnotationBundleSize   = "ci.runway.bundle.size"   // bytes of the uncompressed tar
-	AnnotationBundleFiles  = "ci.runway.bundle.files"  // number of entries
-)
-
 // Plan diffs merge-base(base, head)..head in the repository containing
 // repoDir and decides what the change needs: a new dependency image, a new
 // code bundle, or neither.
@@ -298,7 +285,7 @@ func exists(ctx context.Context, s Store, repo, tag string) (bool, error) {
 
 // builtBundle reads the bundle fastreg built from the head tree, if any.
 func builtBundle(ctx context.Context, s Store, project, tree string) (BundleInfo, error) {
-	repo, tag := store.BundleRepo(project), BundleTreeTag(tree)
+	repo, tag := store.BundleRepo(project), store.BundleTreeTag(tree)
 	raw, _, err := s.GetManifest(ctx, repo, tag)
 	if errors.Is(err, store.ErrNotFound) {
 		return BundleInfo{}, nil
@@ -310,9 +297,9 @@ func builtBundle(ctx context.Context, s Store, project, tree string) (BundleInfo
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return BundleInfo{}, fmt.Errorf("reading bundle manifest %s:%s: %w", repo, tag, err)
 	}
-	bi := BundleInfo{Built: true, Digest: m.Annotations[AnnotationBundleDigest]}
-	bi.Size, _ = strconv.ParseInt(m.Annotations[AnnotationBundleSize], 10, 64)
-	bi.Files, _ = strconv.Atoi(m.Annotations[AnnotationBundleFiles])
+	bi := BundleInfo{Built: true, Digest: m.Annotations[store.AnnotationBundleDigest]}
+	bi.Size, _ = strconv.ParseInt(m.Annotations[store.AnnotationBundleSize], 10, 64)
+	bi.Files, _ = strconv.Atoi(m.Annotations[store.AnnotationBundleFiles])
 	if bi.Size == 0 {
 		for _, l := range m.Layers {
 			bi.Size += l.Size

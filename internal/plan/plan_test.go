@@ -15,10 +15,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/runway-ci/runway/internal/gitdiff"
-	"github.com/runway-ci/runway/internal/testkit/gittest"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/remote"
+	"github.com/runway-ci/runway/internal/testkit/gittest"
 )
 
 const sampleSpec = `project: sample
@@ -294,11 +294,11 @@ func TestBundleAlreadyBuilt(t *testing.T) {
 		t.Fatalf("bundle before it is built: %+v", p.Bundle)
 	}
 	digest := "sha256:" + strings.Repeat("ab", 32)
-	if _, err := store.PutArtifact(ctx, s, store.BundleRepo("sample"), BundleTreeTag(p.HeadTree), store.Artifact{
+	if _, err := store.PutArtifact(ctx, s, store.BundleRepo("sample"), store.BundleTreeTag(p.HeadTree), store.Artifact{
 		ArtifactType: "application/vnd.test.bundle",
 		Layers:       []store.Blob{{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Data: []byte("tgz")}},
 		Annotations: map[string]string{
-			AnnotationBundleDigest: digest, AnnotationBundleSize: "10240", AnnotationBundleFiles: "7",
+			store.AnnotationBundleDigest: digest, store.AnnotationBundleSize: "10240", store.AnnotationBundleFiles: "7",
 		},
 	}); err != nil {
 		t.Fatal(err)
