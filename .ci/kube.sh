@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes control plane the executor/kubernetes integration tier
-# runs against (kube-apiserver, kube-controller-manager) once per machine and
-# version, and installs Debian's etcd-server. Prints the directory holding the
+# Builds the Kubernetes binaries the executor/kubernetes integration tier runs
+# (kube-apiserver, kube-controller-manager, kube-scheduler and kubelet: a real
+# single node, see .ci/node.sh for its container runtime) once per machine
+# and version, and installs Debian's etcd-server. Prints the directory holding the
 # binaries on stdout (everything else goes to stderr), so .ci/run does:
 #
 #   export RUNWAY_KUBE_BIN="$(bash .ci/kube.sh)"
@@ -12,7 +13,7 @@
 # that requires it and points each staging module at its published v0.x
 # version. The project's own go.mod is never touched.
 #
-# Cold build: about 12 minutes on 2 cores. Warm (binaries present): instant.
+# Cold build: about 15 minutes on 2 cores. Warm (binaries present): instant.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-1.37.2}"
@@ -20,7 +21,7 @@ CACHE="${RUNWAY_KUBE_CACHE:-/var/cache/runway/k8s-v${KUBE_VERSION}}"
 BIN="$CACHE/bin"
 STAMP="$BIN/.complete"
 STAGING_VERSION="v0.${KUBE_VERSION#1.}"   # 1.37.2 -> v0.37.2
-CMDS=(kube-apiserver kube-controller-manager)
+CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
 log() { echo "kube.sh: $*" >&2; }
 
@@ -37,7 +38,10 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$KUBE_VERSION" ]; then
+# The stamp names the version and the commands built, so adding a command
+# to CMDS rebuilds (the Go build cache makes the shared part quick).
+want="$KUBE_VERSION ${CMDS[*]}"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   ok=1
   for c in "${CMDS[@]}"; do [ -x "$BIN/$c" ] || ok=0; done
   if [ "$ok" = 1 ]; then
@@ -97,9 +101,9 @@ done
 start=$(date +%s)
 pkgs=()
 for c in "${CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-log "building ${CMDS[*]} (cold: ~12 minutes on 2 cores)"
+log "building ${CMDS[*]} (cold: ~15 minutes on 2 cores)"
 go build -trimpath -ldflags "$ldflags" -o "$BIN/" "${pkgs[@]}" >&2
 for c in "${CMDS[@]}"; do [ -x "$BIN/$c" ] || { log "missing $BIN/$c after build"; exit 1; }; done
-echo "$KUBE_VERSION" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
+echo "$want" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
 log "built in $(( $(date +%s) - start ))s into $BIN"
 echo "$BIN"

@@ -50,7 +50,8 @@ type Request struct {
 	// org.opencontainers.image.source (omitted when empty).
 	Source string
 	// RunwayBinary is the runway executable to put at /usr/local/bin/runway.
-	// Empty means the running executable (os.Executable).
+	// Empty means $RUNWAY_BINARY (EnvRunwayBinary), else the running
+	// executable (os.Executable). It must be statically linked.
 	RunwayBinary string
 }
 
@@ -133,6 +134,9 @@ func Build(ctx context.Context, s store.Store, req Request, opts ...Option) (*Re
 		return nil, err
 	}
 	if req.RunwayBinary == "" {
+		req.RunwayBinary = os.Getenv(EnvRunwayBinary)
+	}
+	if req.RunwayBinary == "" {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("finding the runway binary to embed: %w", err)
@@ -201,7 +205,6 @@ func existing(ctx context.Context, s store.Store, repo, tag string) (v1.Descript
 // build assembles the image; its layer files live in work, which the
 // caller removes after the push.
 func build(ctx context.Context, req Request, o *options, work string, res *Result) (v1.Image, error) {
-	log := o.log.With("repo", res.Repo, "tag", res.Tag)
 	var base *Base
 	var err error
 	if req.Image.Base == "" || req.Image.Base == Scratch {
@@ -226,7 +229,7 @@ func build(ctx context.Context, req Request, o *options, work string, res *Resul
 	}
 	// The runway layer first: it is cheap and a bad binary should fail
 	// before a long install.
-	if err := checkBinary(req.RunwayBinary, o.platform.Architecture, log); err != nil {
+	if err := checkBinary(req.RunwayBinary, o.platform.Architecture); err != nil {
 		return nil, err
 	}
 	entries, err := runwayEntries(req.RunwayBinary)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -681,5 +682,50 @@ func TestBuildIntoLayoutStore(t *testing.T) {
 	again, err := packager.Build(ctx, s, f.request())
 	if err != nil || !again.Existed {
 		t.Errorf("second build: %+v, %v; want Existed", again, err)
+	}
+}
+
+// A runway binary linked the way `go build` links it when cgo is on (net
+// resolves names through libc) needs the host's ELF interpreter and C
+// library; in a scratch image it cannot even print its version. Build
+// refuses it, naming the binary, the interpreter and the fix, and pushes
+// nothing (issue 17).
+func TestBuildRefusesDynamicallyLinkedBinary(t *testing.T) {
+	f := newFixture(t)
+	gcc := testenv.RequireProgram(t, "gcc", "gcc (cgo's C compiler)")
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":  "module example.com/dynamic\n\ngo 1.22\n",
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"net\"\n)\n\nfunc main() { fmt.Println(net.ParseIP(\"::1\")) }\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dynamic := filepath.Join(dir, "runway")
+	cmd := exec.Command("go", "build", "-o", dynamic, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1", "CC="+gcc, "GOFLAGS=-mod=mod", "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build with cgo: %v\n%s", err, b)
+	}
+	for _, base := range []string{f.base, ""} { // busybox, scratch
+		req := f.request()
+		req.Image.Base, req.RunwayBinary = base, dynamic
+		_, err := packager.Build(context.Background(), f.store, req)
+		if !errors.Is(err, packager.ErrBadBinary) {
+			t.Fatalf("base %q: Build with a dynamically linked binary: %v, want ErrBadBinary", base, err)
+		}
+		for _, want := range []string{dynamic, "dynamically linked", "/ld-linux", "CGO_ENABLED=0"} {
+			if runtime.GOARCH == "amd64" || want != "/ld-linux" {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+		}
+	}
+	if tags, _ := f.store.Tags(context.Background(), "fraud/image"); len(tags) != 0 {
+		t.Errorf("refused builds left tags %v", tags)
 	}
 }

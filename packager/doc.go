@@ -116,9 +116,11 @@
 // The install command and the runway binary both run natively on the build
 // host, so images are built for linux/GOARCH only. A base whose config
 // names another platform is refused, a runway binary that is not an ELF
-// executable for that architecture is refused (ErrBadBinary), and a
-// dynamically linked one is accepted with a warning (it runs only on bases
-// with a matching C library; release builds use CGO_ENABLED=0).
+// executable for that architecture is refused (ErrBadBinary), and so is a
+// dynamically linked one: it would start only on a base that carries its
+// ELF interpreter and a matching C library, never on scratch. `go build`
+// links runway dynamically when cgo is on (net and os/user use libc), so
+// the binary to embed is built with CGO_ENABLED=0.
 //
 // # Concurrency
 //

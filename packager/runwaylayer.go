@@ -6,12 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"strings"
 )
 
 // RunwayPath is where every dependency image holds the runway binary.
 const RunwayPath = "/usr/local/bin/runway"
+
+// EnvRunwayBinary names the runway binary to embed when a Request names
+// none, for a runway that cannot run in a Linux image itself: one linked
+// dynamically (built with cgo on, or a test binary) or built for another
+// OS. Unset, the running executable is embedded.
+const EnvRunwayBinary = "RUNWAY_BINARY"
 
 // ErrBadBinary means the runway binary to embed cannot run on the image's
 // platform.
@@ -39,9 +45,11 @@ func elfMachine(goarch string) (elf.Machine, bool) {
 }
 
 // checkBinary refuses a binary that is not a Linux ELF executable for arch,
-// and warns about a dynamically linked one: it runs only on bases that
-// carry the same C library.
-func checkBinary(path, arch string, log *slog.Logger) error {
+// and a dynamically linked one: it starts only where its ELF interpreter and
+// C library are, which a scratch base never has and another distribution's
+// base may not (issue 17: `go build` with cgo on gives one). The image
+// must start whatever its base, so runway embeds static binaries only.
+func checkBinary(path, arch string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("runway binary to embed: %w: %w", err, ErrBadBinary)
 	}
@@ -57,10 +65,15 @@ func checkBinary(path, arch string, log *slog.Logger) error {
 		return fmt.Errorf("runway binary %s is built for %s, the image is linux/%s: %w", path, f.Machine, arch, ErrBadBinary)
 	}
 	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			log.Warn("runway binary is dynamically linked; it runs only on bases with a matching C library (build it with CGO_ENABLED=0 for any base)", "binary", path)
-			break
+		if p.Type != elf.PT_INTERP {
+			continue
 		}
+		interp := "an ELF interpreter"
+		if b, err := io.ReadAll(io.LimitReader(p.Open(), 4096)); err == nil {
+			interp = strings.TrimRight(string(b), "\x00")
+		}
+		return fmt.Errorf("runway binary %s is dynamically linked (it needs %s and the host's C library, which the image may not have, and a scratch base never has): "+
+			"build a static one with `CGO_ENABLED=0 go build -o DIR/ ./cmd/...` (or name one in $%s): %w", path, interp, EnvRunwayBinary, ErrBadBinary)
 	}
 	return nil
 }
