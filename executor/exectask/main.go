@@ -69,6 +69,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, opts ...
 			return ExitSystemFailure
 		}
 	}
+	if len(args) > 0 && args[0] == rlimitExecFlag {
+		return rlimitExec(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("exec-task", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	specPath := fs.String("spec", "", "task spec file (JSON) written by the runner")

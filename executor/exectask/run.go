@@ -20,8 +20,6 @@ import (
 
 	"github.com/runway-ci/runway/fastreg"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/store"
 )
@@ -173,13 +171,24 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 	cmd.Stdout, cmd.Stderr = stdout, io.MultiWriter(stderr, tail)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	oomBefore := readOOM(sp.OOMCounter)
-	if err := cmd.Start(); err != nil {
+	var trampErrs *os.File
+	if sp.RLimits != nil && cmd.Err == nil {
+		var err error
+		if trampErrs, err = limitedCommand(cmd, sp.RLimits); err != nil {
+			return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonStart, Message: err.Error()}
+		}
+	}
+	err := cmd.Start()
+	if trampErrs != nil {
+		cmd.ExtraFiles[0].Close() // the trampoline holds the write end now
+	}
+	if err != nil {
+		if trampErrs != nil {
+			trampErrs.Close()
+		}
 		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, Message: fmt.Sprintf("starting %q: %v", argv[0], err), ExitCode: 127}
 	}
 	pgid := cmd.Process.Pid
-	if sp.RLimits != nil {
-		applyRLimits(pgid, sp.RLimits)
-	}
 	var timeout <-chan time.Time
 	if sp.Timeout > 0 {
 		t := time.NewTimer(sp.Timeout)
@@ -188,7 +197,6 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
-	var err error
 	timedOut := false
 	select {
 	case err = <-waited:
@@ -199,9 +207,20 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 	case <-ctx.Done():
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-waited
+		if trampErrs != nil {
+			trampErrs.Close()
+		}
 		return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonAborted, Message: "stopped: " + context.Cause(ctx).Error()}
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	if trampErrs != nil {
+		switch kind, msg := trampolineError(trampErrs); kind {
+		case trampSetrlimit:
+			return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonStart, Message: "applying the setrlimit fallback: " + msg}
+		case trampExec:
+			return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: 127, Message: msg}
+		}
+	}
 	switch {
 	case timedOut:
 		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonTimeout, Message: fmt.Sprintf("the command ran longer than its timeout of %s; its process group was killed", sp.Timeout)}
@@ -212,15 +231,6 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: code, Message: fmt.Sprintf("the command exited with %s%s", describeExit(err), tail.suffix())}
 	}
 	return nil
-}
-
-func applyRLimits(pid int, l *RLimits) {
-	if l.AddressSpace > 0 {
-		_ = unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: l.AddressSpace, Max: l.AddressSpace}, nil)
-	}
-	if l.CPUSeconds > 0 {
-		_ = unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: l.CPUSeconds, Max: l.CPUSeconds + 1}, nil)
-	}
 }
 
 func exitCode(err error) int {

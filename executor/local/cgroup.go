@@ -92,9 +92,9 @@ func detectCgroups(mountinfo, selfCgroup string) (*cgroups, error) {
 		c := &cgroups{version: 1,
 			memParent: filepath.Join(mounts["memory"], paths["memory"], "runway"),
 			cpuParent: filepath.Join(mounts["cpu"], paths["cpu"], "runway")}
-		if err := probe(c.memParent, "memory.limit_in_bytes"); err != nil {
+		if err := probe(1, c.memParent, "memory.limit_in_bytes"); err != nil {
 			errs = append(errs, err)
-		} else if err := probe(c.cpuParent, "cpu.cfs_quota_us"); err != nil {
+		} else if err := probe(1, c.cpuParent, "cpu.cfs_quota_us"); err != nil {
 			errs = append(errs, err)
 		} else {
 			return c, nil
@@ -106,9 +106,16 @@ func detectCgroups(mountinfo, selfCgroup string) (*cgroups, error) {
 	return nil, errors.Join(errs...)
 }
 
-// setupV2 prepares <own>/runway with the memory and cpu controllers
-// enabled for its children. Enabling them in <own> works when runway owns
-// a delegated subtree (systemd Delegate=yes, a container's namespace).
+// setupV2 prepares a "runway" cgroup with the memory and cpu controllers
+// enabled for its children, the per-attempt cgroups. cgroup v2 lets a
+// cgroup hand controllers to its children only while it holds no process
+// itself (the root excepted), and runway's own cgroup usually holds runway
+// and its shell. So it is placed below the nearest cgroup, runway's own or
+// an ancestor, that can delegate both controllers: <own>/runway when runway
+// owns an empty delegated subtree (systemd Delegate=yes) or the root,
+// else for example <user-1000.slice>/runway beside runway's session scope.
+// Moving processes needs write access to the common ancestor's
+// cgroup.procs: root, or a delegation that covers it.
 func setupV2(own string) (*cgroups, error) {
 	b, err := os.ReadFile(filepath.Join(own, "cgroup.controllers"))
 	if err != nil {
@@ -117,14 +124,34 @@ func setupV2(own string) (*cgroups, error) {
 	if !hasWords(string(b), "memory", "cpu") {
 		return nil, fmt.Errorf("cgroup v2 at %s: the memory and cpu controllers are not available", own)
 	}
-	parent := filepath.Join(own, "runway")
-	if err := enableControllers(own); err != nil {
+	var errs []error
+	for dir := own; ; dir = filepath.Dir(dir) {
+		c, err := setupV2At(dir)
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+		if _, serr := os.Stat(filepath.Join(filepath.Dir(dir), "cgroup.controllers")); serr != nil || filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// setupV2At makes <dir>/runway, enables memory and cpu for its children and
+// proves that an attempt cgroup below it gets the limit files.
+func setupV2At(dir string) (*cgroups, error) {
+	if err := enableControllers(dir); err != nil {
 		return nil, err
 	}
+	parent := filepath.Join(dir, "runway")
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroup v2: %w", err)
 	}
 	if err := enableControllers(parent); err != nil {
+		return nil, err
+	}
+	if err := probe(2, parent, "memory.max", "cpu.max"); err != nil {
 		return nil, err
 	}
 	return &cgroups{version: 2, parent: parent}, nil
@@ -154,19 +181,21 @@ func hasWords(s string, words ...string) bool {
 	return true
 }
 
-// probe checks that cgroups can be made under parent: it makes one and
-// removes it again.
-func probe(parent, file string) error {
+// probe checks that cgroups can be made under parent and get the given
+// files: it makes one and removes it again.
+func probe(version int, parent string, files ...string) error {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("cgroup v1: %w", err)
+		return fmt.Errorf("cgroup v%d: %w", version, err)
 	}
 	d, err := os.MkdirTemp(parent, "probe-")
 	if err != nil {
-		return fmt.Errorf("cgroup v1: %w", err)
+		return fmt.Errorf("cgroup v%d: %w", version, err)
 	}
 	defer os.Remove(d)
-	if _, err := os.Stat(filepath.Join(d, file)); err != nil {
-		return fmt.Errorf("cgroup v1: %s is not a cgroup directory: %w", parent, err)
+	for _, file := range files {
+		if _, err := os.Stat(filepath.Join(d, file)); err != nil {
+			return fmt.Errorf("cgroup v%d: %s is not a cgroup directory with %s: %w", version, parent, file, err)
+		}
 	}
 	return nil
 }
@@ -194,7 +223,10 @@ func (c *cgroups) create(name string, l executor.Limits) (*cgroup, error) {
 		if err = mk(dir); err == nil && l.MemoryBytes > 0 {
 			err = write(dir, "memory.max", strconv.FormatInt(l.MemoryBytes, 10))
 			if err == nil {
+				// Absent without swap accounting, which is fine. An OOM
+				// kills the whole attempt, as in a Kubernetes container.
 				_ = write(dir, "memory.swap.max", "0")
+				_ = write(dir, "memory.oom.group", "1")
 			}
 		}
 		if err == nil && l.MilliCPU > 0 {
