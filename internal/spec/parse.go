@@ -100,24 +100,51 @@ func Load(dir string) (*Spec, error) {
 // Parse parses runway.yaml bytes strictly. file names the source in errors.
 // The returned error is an Errors value listing every problem found.
 func Parse(file string, b []byte) (*Spec, error) {
+	s, es, err := ParsePartial(file, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) > 0 {
+		return nil, es.Err()
+	}
+	return s, nil
+}
+
+// LoadPartial reads dir/runway.yaml like Load, but see ParsePartial.
+func LoadPartial(dir string) (*Spec, Errors, error) {
+	p := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return ParsePartial(p, b)
+}
+
+// ParsePartial parses like Parse, but keeps going past strict-decoding
+// problems (unknown fields, values of the wrong shape): it returns the spec
+// decoded from everything else together with those problems, so that the
+// semantic checks can run in the same pass and every error is reported at
+// once. err is set (an Errors value) only when nothing usable could be
+// decoded: invalid YAML, several documents, a top level that is no mapping.
+func ParsePartial(file string, b []byte) (*Spec, Errors, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, Errors{{File: file, Msg: "the file is empty; it needs at least a project name"}}
+			return nil, nil, Errors{{File: file, Msg: "the file is empty; it needs at least a project name"}}
 		}
-		return nil, Errors{syntaxError(file, err)}
+		return nil, nil, Errors{syntaxError(file, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document; runway.yaml holds exactly one"}}
+		return nil, nil, Errors{{File: file, Line: extra.Line, Msg: "more than one YAML document; runway.yaml holds exactly one"}}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		line := 1
 		if len(doc.Content) > 0 {
 			line = doc.Content[0].Line
 		}
-		return nil, Errors{{File: file, Line: line, Msg: "the top level must be a mapping (project:, image:, tasks: ...)"}}
+		return nil, nil, Errors{{File: file, Line: line, Msg: "the top level must be a mapping (project:, image:, tasks: ...)"}}
 	}
 	// Decode first: the decoder refuses alias bombs ("excessive
 	// aliasing") before the line walk below could expand them.
@@ -127,7 +154,7 @@ func Parse(file string, b []byte) (*Spec, error) {
 	derr := sdec.Decode(s)
 	var te *yaml.TypeError
 	if derr != nil && !errors.As(derr, &te) {
-		return nil, Errors{syntaxError(file, derr)}
+		return nil, nil, Errors{syntaxError(file, derr)}
 	}
 	lines, via := LineMap{}, LineMap{}
 	budget := maxWalk
@@ -146,10 +173,8 @@ func Parse(file string, b []byte) (*Spec, error) {
 				Msg: fmt.Sprintf("unknown field %q (allowed: %s; keys starting with x- may hold shared anchors)", k, strings.Join(fieldsOf("Spec"), ", "))})
 		}
 	}
-	if len(es) > 0 {
-		return nil, es.Err()
-	}
-	return s, nil
+	es.Sort()
+	return s, es, nil
 }
 
 var lineRE = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)

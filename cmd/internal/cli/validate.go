@@ -30,14 +30,12 @@ Exit code 3 means the spec is invalid.`,
 			if err != nil {
 				return err
 			}
-			s, err := spec.Load(g.Repo)
-			if err == nil {
-				st, serr := g.OpenStore(plat)
-				if serr != nil {
-					return serr
-				}
-				err = registrar.Validate(cmd.Context(), s, registrar.CompileOptions{Platform: plat, Domain: g.Domain, Store: st})
+			st, err := g.OpenStore(plat)
+			if err != nil {
+				return err
 			}
+			// Strict-decoding and semantic problems, in one pass.
+			s, err := registrar.ValidateRepo(cmd.Context(), g.Repo, registrar.CompileOptions{Platform: plat, Domain: g.Domain, Store: st})
 			if g.JSON() {
 				out := map[string]any{"valid": err == nil, "errors": []any{}}
 				if es, ok := err.(spec.Errors); ok {
