@@ -66,6 +66,11 @@ type Executor struct {
 	RunwayImage string `yaml:"runwayImage" json:"runwayImage"`
 	// ServiceAccount runs runway's pods (CronJobs); "" = the namespace default.
 	ServiceAccount string `yaml:"serviceAccount" json:"serviceAccount"`
+	// HostNetwork runs task pods in the node's network namespace, so they
+	// reach a registry on the node's loopback. For single-node development
+	// clusters only: tasks see the node's network, and managed namespaces
+	// must then admit Pod Security "privileged" pods.
+	HostNetwork bool `yaml:"hostNetwork" json:"hostNetwork"`
 }
 
 // Bundle holds the code bundle budget.
