@@ -148,7 +148,7 @@ func writeCache(ctx context.Context, s store.Store, project, domain string, e *c
 	if err != nil {
 		return fmt.Errorf("encoding cache entry %s: %w", e.Key, err)
 	}
-	ann := map[string]string{"dev.runway.task": e.Task.String(), "dev.runway.execution": e.Execution}
+	ann := map[string]string{store.AnnotationTask: e.Task.String(), store.AnnotationExecution: e.Execution}
 	if err := putManifestWithRefs(ctx, s, repo, e.Key, MediaTypeCacheEntry, b, refs, ann); err != nil {
 		return fmt.Errorf("writing cache entry %s: %w", e.Key, err)
 	}

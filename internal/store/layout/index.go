@@ -32,8 +32,8 @@ func newEntry(desc v1.Descriptor) (entry, error) {
 }
 
 func entryFrom(d v1.Descriptor, raw []byte) entry {
-	e := entry{desc: d, raw: raw, repo: d.Annotations[AnnotationRepo], subject: d.Annotations[AnnotationSubject]}
-	if ref := d.Annotations[AnnotationRefName]; e.repo != "" && strings.HasPrefix(ref, e.repo+":") {
+	e := entry{desc: d, raw: raw, repo: d.Annotations[store.AnnotationRepo], subject: d.Annotations[store.AnnotationSubject]}
+	if ref := d.Annotations[store.AnnotationRefName]; e.repo != "" && strings.HasPrefix(ref, e.repo+":") {
 		e.tag = ref[len(e.repo)+1:]
 	}
 	return e
@@ -191,12 +191,12 @@ func (ix *index) keepReachable(old entry) error {
 }
 
 func withAnnotations(d v1.Descriptor, repo, tag, subject string) v1.Descriptor {
-	a := map[string]string{AnnotationRepo: repo}
+	a := map[string]string{store.AnnotationRepo: repo}
 	if tag != "" {
-		a[AnnotationRefName] = repo + ":" + tag
+		a[store.AnnotationRefName] = repo + ":" + tag
 	}
 	if subject != "" {
-		a[AnnotationSubject] = subject
+		a[store.AnnotationSubject] = subject
 	}
 	d.Annotations = a
 	return d

@@ -16,12 +16,8 @@ import (
 	"github.com/runway-ci/runway/internal/store"
 )
 
-// Annotations runway writes on index.json entries.
-const (
-	AnnotationRefName = "org.opencontainers.image.ref.name"
-	AnnotationRepo    = "io.runway.repo"
-	AnnotationSubject = "io.runway.subject"
-)
+// index.json entries carry store.AnnotationRefName ("repo:tag"),
+// store.AnnotationRepo and, for referrers, store.AnnotationSubject.
 
 const layoutVersion = "1.0.0"
 

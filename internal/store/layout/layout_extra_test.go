@@ -62,14 +62,14 @@ func TestIsAnOCILayout(t *testing.T) {
 		}
 	}
 	tagged := byDigest[subject.Digest]
-	if tagged.Annotations[layout.AnnotationRefName] != "p/dev/task/a:v1" || tagged.Annotations[layout.AnnotationRepo] != "p/dev/task/a" {
+	if tagged.Annotations[store.AnnotationRefName] != "p/dev/task/a:v1" || tagged.Annotations[store.AnnotationRepo] != "p/dev/task/a" {
 		t.Errorf("tagged entry annotations = %v", tagged.Annotations)
 	}
 	referrer := byDigest[ref.Digest]
-	if referrer.Annotations[layout.AnnotationSubject] != subject.Digest.String() || referrer.ArtifactType != "application/vnd.test.promotion" {
+	if referrer.Annotations[store.AnnotationSubject] != subject.Digest.String() || referrer.ArtifactType != "application/vnd.test.promotion" {
 		t.Errorf("referrer entry = %+v", referrer)
 	}
-	if _, ok := referrer.Annotations[layout.AnnotationRefName]; ok {
+	if _, ok := referrer.Annotations[store.AnnotationRefName]; ok {
 		t.Errorf("untagged entry has a ref.name: %v", referrer.Annotations)
 	}
 	if tmp, _ := os.ReadDir(filepath.Join(dir, ".tmp")); len(tmp) != 0 {

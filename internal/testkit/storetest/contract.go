@@ -349,7 +349,7 @@ func testReferrers(t *testing.T, s store.Store) {
 			ArtifactType: at,
 			Layers:       []store.Blob{{MediaType: "application/json", Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}},
 			Subject:      &subject,
-			Annotations:  map[string]string{"io.runway.n": fmt.Sprint(i)},
+			Annotations:  map[string]string{"org.example.n": fmt.Sprint(i)},
 		}
 		d, err := store.PutArtifact(ctx, s, repo, "", a)
 		if err != nil {
@@ -379,7 +379,7 @@ func testReferrers(t *testing.T, s store.Store) {
 			t.Errorf("referrer %d (%s) missing", i, d)
 			continue
 		}
-		if got.Annotations["io.runway.n"] != fmt.Sprint(i) {
+		if got.Annotations["org.example.n"] != fmt.Sprint(i) {
 			t.Errorf("referrer %d annotations = %v", i, got.Annotations)
 		}
 		if got.MediaType != store.MediaTypeOCIManifest || got.Size <= 0 {
@@ -405,7 +405,7 @@ func testReferrers(t *testing.T, s store.Store) {
 		t.Fatalf("Tags = %v, %v; want [v1]", tags, err)
 	}
 	// Putting a referrer twice does not list it twice.
-	again := store.Artifact{ArtifactType: sig, Layers: []store.Blob{{MediaType: "application/json", Data: []byte(`{"n":2}`)}}, Subject: &subject, Annotations: map[string]string{"io.runway.n": "2"}}
+	again := store.Artifact{ArtifactType: sig, Layers: []store.Blob{{MediaType: "application/json", Data: []byte(`{"n":2}`)}}, Subject: &subject, Annotations: map[string]string{"org.example.n": "2"}}
 	if _, err := store.PutArtifact(ctx, s, repo, "", again); err != nil {
 		t.Fatal(err)
 	}
