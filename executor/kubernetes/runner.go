@@ -15,10 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/kubeclient"
 	"github.com/runway-ci/runway/internal/platform"
 )
 
@@ -237,20 +237,7 @@ func New(client kubernetes.Interface, storeRef string, opts ...Option) (*Runner,
 
 // RESTConfig loads a client config: the kubeconfig file when one is
 // named, else the in-cluster config, else $KUBECONFIG / ~/.kube/config.
-func RESTConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		if c, err := rest.InClusterConfig(); err == nil {
-			return c, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading kubeconfig %q: %w", kubeconfig, err)
-	}
-	return c, nil
-}
+func RESTConfig(kubeconfig string) (*rest.Config, error) { return kubeclient.RESTConfig(kubeconfig) }
 
 // Namespace returns the namespace a project's domain runs in.
 func (r *Runner) Namespace(project, domain string) (string, error) {

@@ -29,6 +29,9 @@ type Config struct {
 	Registry Registry  `yaml:"registry" json:"registry"`
 	Promote  Promotion `yaml:"promotion" json:"promotion"`
 	GitHub   GitHub    `yaml:"github" json:"github"`
+	// Lock selects how writers in separate processes exclude each other
+	// (lock.go).
+	Lock Lock `yaml:"lock" json:"lock"`
 }
 
 // Domain is one stage of the promotion path, in order.
@@ -215,6 +218,7 @@ func (c *Config) validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.Lock.validate()...)
 	return errors.Join(errs...)
 }
 

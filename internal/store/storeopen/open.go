@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
 	"github.com/runway-ci/runway/internal/store/remote"
@@ -18,6 +19,9 @@ type options struct {
 	getenv  func(string) string
 	remote  []remote.Option
 	noFsync bool
+
+	lock                             platform.Lock
+	executorKind, executorKubeconfig string
 }
 
 // Option configures Open.
@@ -87,35 +91,51 @@ func WithGetenv(getenv func(string) string) Option {
 	}
 }
 
-// Open returns the store named by spec (see the package doc).
+// Open returns the store named by spec (see the package doc), carrying the
+// Locker chosen by WithLock and the RUNWAY_LOCK* variables (lock.For finds
+// it).
 func Open(spec string, opts ...Option) (store.Store, error) {
+	s, o, err := open(spec, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s, err = attachLocker(s, o)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %q: %w", spec, err)
+	}
+	return s, nil
+}
+
+func open(spec string, opts ...Option) (store.Store, options, error) {
 	o := options{log: slog.New(slog.DiscardHandler), getenv: os.Getenv}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
-			return nil, fmt.Errorf("opening store %q: %w", spec, err)
+			return nil, o, fmt.Errorf("opening store %q: %w", spec, err)
 		}
 	}
 	switch {
 	case spec == "":
 		dir, err := DefaultDir(o.getenv)
 		if err != nil {
-			return nil, err
+			return nil, o, err
 		}
-		return openLayout(dir, o)
+		s, err := openLayout(dir, o)
+		return s, o, err
 	case strings.HasPrefix(spec, "file://"):
 		dir := strings.TrimPrefix(spec, "file://")
 		if dir == "" {
-			return nil, fmt.Errorf("opening store %q: no directory after file://", spec)
+			return nil, o, fmt.Errorf("opening store %q: no directory after file://", spec)
 		}
-		return openLayout(dir, o)
+		s, err := openLayout(dir, o)
+		return s, o, err
 	case strings.Contains(spec, "://") && !strings.HasPrefix(spec, "http://") && !strings.HasPrefix(spec, "https://"):
-		return nil, fmt.Errorf("opening store %q: unknown scheme (want file://DIR, HOST[:PORT][/PREFIX], or empty for the default)", spec)
+		return nil, o, fmt.Errorf("opening store %q: unknown scheme (want file://DIR, HOST[:PORT][/PREFIX], or empty for the default)", spec)
 	}
 	s, err := remote.New(spec, o.remote...)
 	if err != nil {
-		return nil, fmt.Errorf("opening store %q: %w", spec, err)
+		return nil, o, fmt.Errorf("opening store %q: %w", spec, err)
 	}
-	return s, nil
+	return s, o, nil
 }
 
 func openLayout(dir string, o options) (store.Store, error) {

@@ -1,0 +1,104 @@
+package storeopen
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/runway-ci/runway/internal/kubeclient"
+	"github.com/runway-ci/runway/internal/lock"
+	"github.com/runway-ci/runway/internal/lock/kubelease"
+	"github.com/runway-ci/runway/internal/platform"
+	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/store/layout"
+)
+
+// Environment variables that override the platform's lock settings (the
+// CLI's --lock sets EnvLock).
+const (
+	EnvLock           = "RUNWAY_LOCK"
+	EnvLockTTL        = "RUNWAY_LOCK_TTL"
+	EnvLockNamespace  = "RUNWAY_LOCK_NAMESPACE"
+	EnvLockKubeconfig = "RUNWAY_LOCK_KUBECONFIG"
+)
+
+// WithLock selects the Locker attached to the store from the platform
+// config: lock.kind (auto, kubernetes, registry, file, process), lock.ttl,
+// lock.namespace, lock.kubeconfig; with kind auto and the kubernetes
+// executor, the Lease on executor.kubeconfig. The RUNWAY_LOCK* variables
+// (read through WithGetenv) override each field. Without WithLock, the
+// variables alone decide, and kind auto applies.
+func WithLock(plat *platform.Config) Option {
+	return func(o *options) error {
+		if plat != nil {
+			o.lock, o.executorKind, o.executorKubeconfig = plat.Lock, plat.Executor.Kind, plat.Executor.Kubeconfig
+		}
+		return nil
+	}
+}
+
+// attachLocker attaches the selected Locker to s (see WithLock).
+func attachLocker(s store.Store, o options) (store.Store, error) {
+	cfg := o.lock
+	for env, field := range map[string]*string{EnvLock: &cfg.Kind, EnvLockTTL: &cfg.TTL, EnvLockNamespace: &cfg.Namespace, EnvLockKubeconfig: &cfg.Kubeconfig} {
+		if v := o.getenv(env); v != "" {
+			*field = v
+		}
+	}
+	kind, err := platform.ParseLockKind(cfg.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("lock kind (lock.kind, --lock or %s): %w", EnvLock, err)
+	}
+	ttl, err := platform.ParseLockTTL(cfg.TTL)
+	if err != nil {
+		return nil, fmt.Errorf("lock lease time (lock.ttl or %s): %w", EnvLockTTL, err)
+	}
+	_, onDisk := s.(*layout.Store)
+	if kind == platform.LockAuto {
+		switch {
+		case onDisk:
+			kind = platform.LockFile
+		case o.executorKind == platform.ExecutorKubernetes:
+			kind = platform.LockKubernetes
+		default:
+			kind = platform.LockRegistry
+		}
+	}
+	var l lock.Locker
+	switch kind {
+	case platform.LockFile:
+		if !onDisk {
+			return nil, fmt.Errorf("lock kind %q needs an on-disk store (file://DIR); %s is a registry: use registry or kubernetes", kind, s)
+		}
+		l = lock.ForStore(s)
+	case platform.LockProcess:
+		l = &lock.Process{}
+	case platform.LockRegistry:
+		opts := []lock.RegistryOption{lock.WithLogger(o.log)}
+		if ttl > 0 {
+			opts = append(opts, lock.WithTTL(ttl))
+		}
+		if l, err = lock.NewRegistry(s, opts...); err != nil {
+			return nil, err
+		}
+	case platform.LockKubernetes:
+		kubeconfig := cfg.Kubeconfig
+		if kubeconfig == "" {
+			kubeconfig = o.executorKubeconfig
+		}
+		client, err := kubeclient.New(kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("lock kind kubernetes: %w", err)
+		}
+		opts := []kubelease.Option{kubelease.WithLogger(o.log)}
+		if cfg.Namespace != "" {
+			opts = append(opts, kubelease.WithNamespace(cfg.Namespace))
+		}
+		if ttl > 0 {
+			opts = append(opts, kubelease.WithTTL(ttl.Truncate(time.Second)))
+		}
+		if l, err = kubelease.New(client, opts...); err != nil {
+			return nil, err
+		}
+	}
+	return lock.Attach(s, l), nil
+}
