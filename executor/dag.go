@@ -157,9 +157,9 @@ func (d *dag) runNode(ctx context.Context, n *planNode, in Values, overwrite boo
 	}
 	d.rec.update(EventNodeAttempt, n.id, func(x *Execution) { x.Node(n.id).CacheKey = key })
 	if !overwrite {
-		if out, te := d.lookup(ctx, n, ex, key); te != nil {
+		if out, hit, te := d.lookup(ctx, n, ex, key); te != nil {
 			return d.finishNode(n.id, nil, te, CacheMiss)
-		} else if out != nil {
+		} else if hit {
 			return d.finishNode(n.id, out, nil, CacheHit)
 		}
 	}
@@ -170,9 +170,9 @@ func (d *dag) runNode(ctx context.Context, n *planNode, in Values, overwrite boo
 	defer unlock()
 	if !overwrite {
 		// Another execution may have run the task while this one waited.
-		if out, te := d.lookup(ctx, n, ex, key); te != nil {
+		if out, hit, te := d.lookup(ctx, n, ex, key); te != nil {
 			return d.finishNode(n.id, nil, te, CacheMiss)
-		} else if out != nil {
+		} else if hit {
 			return d.finishNode(n.id, out, nil, CacheHit)
 		}
 	}
@@ -181,25 +181,29 @@ func (d *dag) runNode(ctx context.Context, n *planNode, in Values, overwrite boo
 }
 
 // lookup reads the cache, retrying store failures on the system budget.
-// It returns (nil, nil) on a miss.
-func (d *dag) lookup(ctx context.Context, n *planNode, ex *Execution, key string) (Values, *TaskError) {
+// hit says whether an entry was found: a task with no outputs hits with
+// no values, because its recorded success is what the entry caches.
+func (d *dag) lookup(ctx context.Context, n *planNode, ex *Execution, key string) (out Values, hit bool, _ *TaskError) {
 	e := d.engine
 	for try := 0; ; try++ {
 		entry, err := lookupCache(ctx, e.store, ex.Project, ex.Domain, key, n.outputs)
 		switch {
 		case err == nil && entry == nil:
-			return nil, nil
+			return nil, false, nil
 		case err == nil:
-			return entry.Outputs, nil
+			if entry.Outputs == nil {
+				entry.Outputs = Values{}
+			}
+			return entry.Outputs, true, nil
 		case errors.Is(err, errCorruptEntry):
 			e.log.Warn("ignoring unusable cache entry; the task runs again", "node", n.id, "key", key, "err", err)
-			return nil, nil
+			return nil, false, nil
 		}
 		if ctx.Err() != nil || try >= e.systemRetries {
-			return nil, d.abortedOr(ctx, &TaskError{Kind: SystemFailure, Reason: ReasonStore, Message: err.Error()})
+			return nil, false, d.abortedOr(ctx, &TaskError{Kind: SystemFailure, Reason: ReasonStore, Message: err.Error()})
 		}
 		if e.sleep(ctx, try+1) != nil {
-			return nil, d.abortedOr(ctx, nil)
+			return nil, false, d.abortedOr(ctx, nil)
 		}
 	}
 }
