@@ -14,7 +14,7 @@ func TestLockConfig(t *testing.T) {
 		"lock: {kind: etcd}\n":             `lock.kind: "etcd" is not one of`,
 		"lock: {kind: registry, ttl: 5}\n": `lock.ttl: "5" is not a duration`,
 		"lock: {ttl: 100ms}\n":             `lock.ttl: "100ms" is not a duration of at least 1s`,
-		"lock: {kind: file, wait: true}\n": "field wait not found",
+		"lock: {kind: file, wait: true}\n": `unknown field "wait" in lock`,
 	} {
 		_, err := Parse("p.yaml", []byte(body))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "p.yaml") {

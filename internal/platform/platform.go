@@ -182,7 +182,7 @@ func Parse(file string, b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, decodeError(file, err)
 	}
 	c.applyDefaults()
 	if err := c.validate(); err != nil {

@@ -43,7 +43,7 @@ promotion:
 
 func TestBadPlatformConfig(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"unknown field", "domians: []\n", "field domians not found"},
+		{"unknown field", "domians: []\n", `unknown field "domians" in the platform config`},
 		{"bad yaml", "domains: [\n", "p.yaml"},
 		{"duplicate domain", "domains: [{name: a}, {name: a}]\n", `duplicate domain "a"`},
 		{"unnamed domain", "domains: [{ceilings: {cpu: '1'}}]\n", "domains[0].name: must not be empty"},
