@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -62,9 +63,16 @@ type Registrar struct {
 	Store store.Store
 	// Parallelism bounds concurrent writes (default 8).
 	Parallelism int
-	// Now is the clock (default time.Now).
+	// Now is the clock of registration records (default time.Now).
 	Now func() time.Time
-	Log *slog.Logger
+	// Created is the commit time of the version, the manifests'
+	// org.opencontainers.image.created (see record.go). Zero: the commit
+	// time DetectVersion or ResolveCommit found for the version, else none.
+	Created time.Time
+	// Locker serialises writers across processes (default: the Locker
+	// attached to Store, see lock.For).
+	Locker lock.Locker
+	Log    *slog.Logger
 	// DryRun checks what would be written without writing.
 	DryRun bool
 }
@@ -172,11 +180,16 @@ func (r *Registrar) registerOne(ctx context.Context, domain string, e *Entity) (
 	}
 	d := store.Digest(raw)
 	res := Result{ID: id, Digest: d}
-	unlock, err := r.Store.Lock(ctx, "entity:"+id.String())
+	// Every write to the entity's repository (its version tags, the
+	// records that share its referrers index) is made under one lock that
+	// holds across processes; writes use the lock's context, so a lost
+	// lock stops them.
+	held, err := r.locker().Acquire(ctx, lock.EntityKey(id.Project, id.Domain, string(id.Kind), id.Name))
 	if err != nil {
 		return res, fmt.Errorf("locking %s: %w", id, err)
 	}
-	defer unlock()
+	defer held.Release(context.WithoutCancel(ctx))
+	ctx = held.Context()
 
 	existing, err := Get(ctx, r.Store, id)
 	switch {
@@ -187,42 +200,85 @@ func (r *Registrar) registerOne(ctx context.Context, domain string, e *Entity) (
 		}
 		return res, &ConflictError{ID: id, Existing: existing.Digest, New: d, Fields: Diff(existing.Entity, e)}
 	case !errors.Is(err, store.ErrNotFound):
-		return res, fmt.Errorf("checking whether %s exists: %w", id, err)
+		return res, lostOr(ctx, fmt.Errorf("checking whether %s exists: %w", id, err))
 	}
 	if r.DryRun {
 		res.Status = StatusPlanned
 		return res, nil
 	}
+	art := store.Artifact{
+		ArtifactType: MediaTypeEntity,
+		Layers:       []store.Blob{{MediaType: MediaTypeEntity, Data: raw}},
+		Annotations:  r.annotations(e, d),
+	}
+	man, err := store.BuildManifest(art)
+	if err != nil {
+		return res, fmt.Errorf("rendering the manifest of %s %s: %w", id.Kind, id, err)
+	}
+	// The record first, then the tag: a run that dies in between leaves
+	// a record of a manifest no tag names (invisible, and reused by the
+	// next run), never an entity without its registration time.
+	desc := v1.Descriptor{MediaType: store.MediaTypeOCIManifest, Size: int64(len(man)), Digest: store.Digest(man)}
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
 	}
-	_, err = store.PutArtifact(ctx, r.Store, id.Repo(), id.Version, store.Artifact{
-		ArtifactType: MediaTypeEntity,
-		Layers:       []store.Blob{{MediaType: MediaTypeEntity, Data: raw}},
-		Annotations: map[string]string{
-			store.AnnotationCreated:      now().UTC().Format(time.RFC3339Nano),
-			store.AnnotationKind:         string(e.Kind),
-			store.AnnotationName:         e.Name,
-			store.AnnotationVersion:      e.Version,
-			store.AnnotationEntityDigest: d.String(),
-		},
-	})
-	if err != nil {
-		return res, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err)
+	if err := writeRegistration(ctx, r.Store, id.Repo(), desc, now()); err != nil {
+		return res, lostOr(ctx, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err))
 	}
-	// The registry has no compare-and-swap: read back to be sure the tag
-	// holds our content (another process may have raced us).
+	if _, err = store.PutArtifact(ctx, r.Store, id.Repo(), id.Version, art); err != nil {
+		return res, lostOr(ctx, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err))
+	}
+	// Read back: the tag must hold our content (a writer that ignored the
+	// lock, or a registry that lost the write, shows here).
 	got, err := Get(ctx, r.Store, id)
 	if err != nil {
-		return res, fmt.Errorf("reading back %s: %w", id, err)
+		return res, lostOr(ctx, fmt.Errorf("reading back %s: %w", id, err))
 	}
 	if got.Digest != d {
 		return res, &ConflictError{ID: id, Existing: got.Digest, New: d, Fields: Diff(got.Entity, e)}
+	}
+	if err := lostOr(ctx, nil); err != nil {
+		return res, err
 	}
 	res.Status = StatusCreated
 	if r.Log != nil {
 		r.Log.Debug("registered", "entity", id.String(), "digest", d.String())
 	}
 	return res, nil
+}
+
+// annotations are the entity manifest's annotations: all derived from the
+// content and the commit, so identical content gives identical bytes.
+func (r *Registrar) annotations(e *Entity, d v1.Hash) map[string]string {
+	a := map[string]string{
+		store.AnnotationKind:         string(e.Kind),
+		store.AnnotationName:         e.Name,
+		store.AnnotationVersion:      e.Version,
+		store.AnnotationEntityDigest: d.String(),
+	}
+	created := r.Created
+	if created.IsZero() {
+		created, _ = commitTimeOf(e.Version)
+	}
+	if !created.IsZero() {
+		a[store.AnnotationCreated] = created.UTC().Format(time.RFC3339Nano)
+	}
+	return a
+}
+
+func (r *Registrar) locker() lock.Locker {
+	if r.Locker != nil {
+		return r.Locker
+	}
+	return lock.For(r.Store)
+}
+
+// lostOr returns err, or, when the entity lock was lost meanwhile, an
+// error that says so (errors.Is lock.ErrLost).
+func lostOr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, lock.ErrLost) {
+		return errors.Join(err, fmt.Errorf("the entity lock was lost while writing; nothing after that point is trusted, register again: %w", cause))
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -55,27 +56,40 @@ func Get(ctx context.Context, s store.Store, id ID) (*Stored, error) {
 }
 
 // Versions lists the versions registered for an entity, oldest first by
-// registration time (tags that are not versions, such as "active", are left out).
+// registration time (tags that are not versions, such as "active", are left
+// out). The registration time is the registration record's; an entity
+// without one (a promoted copy, or one registered before records existed)
+// is placed by its manifest's created time.
 func Versions(ctx context.Context, s store.Store, id ID) ([]string, error) {
 	tags, err := s.Tags(ctx, id.Repo())
 	if err != nil {
 		return nil, fmt.Errorf("listing versions of %s/%s in %s: %w", id.Kind, id.Name, id.Domain, err)
 	}
-	type tv struct{ tag, created string }
+	type tv struct {
+		tag string
+		at  time.Time
+	}
 	var vs []tv
 	for _, t := range tags {
 		if !store.IsVersionTag(t) {
 			continue
 		}
-		m, _, err := store.GetArtifact(ctx, s, id.Repo(), t)
+		m, desc, err := store.GetArtifact(ctx, s, id.Repo(), t)
 		if err != nil {
 			return nil, err
 		}
-		vs = append(vs, tv{t, m.Annotations[store.AnnotationCreated]})
+		at, ok, err := RegisteredAt(ctx, s, id.Repo(), desc.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			at, _ = time.Parse(time.RFC3339Nano, m.Annotations[store.AnnotationCreated])
+		}
+		vs = append(vs, tv{t, at})
 	}
 	sort.SliceStable(vs, func(i, j int) bool {
-		if vs[i].created != vs[j].created {
-			return vs[i].created < vs[j].created
+		if !vs[i].at.Equal(vs[j].at) {
+			return vs[i].at.Before(vs[j].at)
 		}
 		return vs[i].tag < vs[j].tag
 	})

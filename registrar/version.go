@@ -3,6 +3,7 @@ package registrar
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -19,6 +20,9 @@ type VersionInfo struct {
 	Version string `json:"version"`
 	Commit  string `json:"commit,omitempty"`
 	Dirty   bool   `json:"dirty"`
+	// Time is the commit's committer time (zero outside git): the
+	// reproducible created time of the version's manifests.
+	Time time.Time `json:"commitTime,omitzero"`
 }
 
 // DetectVersion decides the version to register for the repository at dir:
@@ -49,6 +53,9 @@ func DetectVersion(dir, explicit string, dirtyDigest func() (string, error)) (Ve
 		return VersionInfo{}, fmt.Errorf("reading HEAD of %s (is there a commit yet?): %w", dir, err)
 	}
 	info := VersionInfo{Version: head.Hash().String(), Commit: head.Hash().String()}
+	if info.Time, err = commitTime(repo, head.Hash()); err != nil {
+		return VersionInfo{}, fmt.Errorf("reading HEAD of %s: %w", dir, err)
+	}
 	wt, err := repo.Worktree()
 	if err != nil {
 		if explicit != "" {
@@ -103,5 +110,21 @@ func ResolveCommit(dir, rev string) (VersionInfo, error) {
 	if err != nil {
 		return VersionInfo{}, fmt.Errorf("resolving revision %q in %s: %w", rev, dir, err)
 	}
-	return VersionInfo{Version: h.String(), Commit: h.String()}, nil
+	t, err := commitTime(repo, *h)
+	if err != nil {
+		return VersionInfo{}, fmt.Errorf("reading commit %s in %s: %w", h, dir, err)
+	}
+	return VersionInfo{Version: h.String(), Commit: h.String(), Time: t}, nil
+}
+
+// commitTime reads a commit's committer time and remembers it for
+// Registrar (see record.go).
+func commitTime(repo *git.Repository, h plumbing.Hash) (time.Time, error) {
+	c, err := repo.CommitObject(h)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t := c.Committer.When.UTC()
+	rememberCommitTime(h.String(), t)
+	return t, nil
 }

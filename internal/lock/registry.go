@@ -27,14 +27,6 @@ const (
 // ArtifactTypeClaim is the artifactType of a claim manifest.
 const ArtifactTypeClaim = "application/vnd.runway.lock.claim.v1+json"
 
-// Claim annotations.
-const (
-	annotationKey    = "io.runway.lock.key"
-	annotationHolder = "io.runway.lock.holder"
-	annotationSeq    = "io.runway.lock.seq"
-	annotationTTL    = "io.runway.lock.ttl"
-)
-
 // Registry is the registry claim protocol (see the package doc): a Locker
 // for teams with a registry and no cluster. Create it with NewRegistry.
 type Registry struct {
@@ -230,10 +222,10 @@ func (c *claim) write(ctx context.Context) error {
 		ArtifactType: ArtifactTypeClaim,
 		Layers:       []store.Blob{{MediaType: store.MediaTypeEmptyJSON, Data: store.EmptyJSON}},
 		Annotations: map[string]string{
-			annotationKey:    c.key,
-			annotationHolder: c.r.holder,
-			annotationSeq:    strconv.Itoa(c.seq),
-			annotationTTL:    c.r.ttl.String(),
+			store.AnnotationLockKey:    c.key,
+			store.AnnotationLockHolder: c.r.holder,
+			store.AnnotationLockSeq:    strconv.Itoa(c.seq),
+			store.AnnotationLockTTL:    c.r.ttl.String(),
 		},
 	})
 	if err != nil {

@@ -79,3 +79,16 @@ const (
 	// AnnotationSubject is a referrer's subject digest.
 	AnnotationSubject = "dev.runway.subject"
 )
+
+// Registration records (registrar): the registration time of an entity
+// manifest, whose own org.opencontainers.image.created is the commit time
+// so that identical content gives identical bytes.
+const AnnotationRegistered = "dev.runway.registered"
+
+// Lock claims of the registry claim protocol (package lock).
+const (
+	AnnotationLockKey    = "dev.runway.lock.key"
+	AnnotationLockHolder = "dev.runway.lock.holder"
+	AnnotationLockSeq    = "dev.runway.lock.seq"
+	AnnotationLockTTL    = "dev.runway.lock.ttl"
+)
