@@ -66,6 +66,7 @@ type repo struct {
 	pulls       map[int]*PullRequest
 	comments    []*Comment
 	roles       map[string]string
+	assoc       map[string]string // user -> author_association, when set
 	statuses    map[string][]Status
 	reactions   map[int64][]Reaction
 }
@@ -153,7 +154,7 @@ func (f *Fake) AddRepo(fullName string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	owner, name, _ := strings.Cut(fullName, "/")
-	f.repos[fullName] = &repo{owner: owner, name: name, pulls: map[int]*PullRequest{}, roles: map[string]string{},
+	f.repos[fullName] = &repo{owner: owner, name: name, pulls: map[int]*PullRequest{}, roles: map[string]string{}, assoc: map[string]string{},
 		statuses: map[string][]Status{}, reactions: map[int64][]Reaction{}}
 }
 
@@ -175,6 +176,38 @@ func (f *Fake) SetRole(fullName, user, role string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.repo(fullName).roles[user] = role
+}
+
+// SetAssociation sets the author_association GitHub reports on the
+// user's comments and pull requests in a repository: OWNER, MEMBER,
+// COLLABORATOR, CONTRIBUTOR, FIRST_TIME_CONTRIBUTOR, FIRST_TIMER,
+// MANNEQUIN or NONE. Unset, it follows from the user: the repository's
+// owner is OWNER, a user with a role is COLLABORATOR, anyone else NONE
+// (CONTRIBUTOR on a pull request).
+func (f *Fake) SetAssociation(fullName, user, association string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch association {
+	case "OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE":
+	default:
+		f.tb.Helper()
+		f.tb.Errorf("githubfake: %q is not an author_association GitHub reports", association)
+	}
+	f.repo(fullName).assoc[user] = association
+}
+
+// association is the author_association of user's comments (def for one
+// with no role: NONE on comments, CONTRIBUTOR on pull requests).
+func (rp *repo) association(user, def string) string {
+	switch {
+	case rp.assoc[user] != "":
+		return rp.assoc[user]
+	case user == rp.owner:
+		return "OWNER"
+	case rp.roles[user] != "" && rp.roles[user] != "none":
+		return "COLLABORATOR"
+	}
+	return def
 }
 
 // SetPullRequest adds or replaces a pull request.

@@ -185,7 +185,7 @@ func (f *Fake) commentJSON(rp *repo, c *Comment) map[string]any {
 		"html_url":   fmt.Sprintf("https://github.com/%s/pull/%d#issuecomment-%d", full, c.Issue, c.ID),
 		"issue_url":  fmt.Sprintf("%s/repos/%s/issues/%d", f.srv.URL, full, c.Issue),
 		"created_at": c.Created.UTC().Format(time.RFC3339), "updated_at": c.Updated.UTC().Format(time.RFC3339),
-		"author_association": "NONE",
+		"author_association": rp.association(c.User, "NONE"),
 	}
 }
 
@@ -218,7 +218,7 @@ func (f *Fake) pullJSON(rp *repo, pr *PullRequest, full bool) map[string]any {
 		"created_at": now, "updated_at": now, "closed_at": closedAt, "merged_at": mergedAt,
 		"merge_commit_sha": nilIfEmpty(pr.MergeCommitSHA), "assignee": nil,
 		"head": ref(pr.HeadSHA, pr.HeadRef, pr.HeadRepo), "base": ref(pr.BaseSHA, pr.BaseRef, name),
-		"_links": map[string]any{"self": map[string]any{"href": api + "/pulls/" + n}}, "author_association": "CONTRIBUTOR",
+		"_links": map[string]any{"self": map[string]any{"href": api + "/pulls/" + n}}, "author_association": rp.association(pr.User, "CONTRIBUTOR"),
 		"auto_merge": nil,
 	}
 	if full {
