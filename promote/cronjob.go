@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -24,7 +25,7 @@ import (
 // project-domain namespace.
 type CronJobs struct {
 	Client kubernetes.Interface
-	// Namespace is the namespace template ("{project}-{domain}").
+	// Namespace is the namespace template ("" = kubenames.DefaultNamespaceTemplate).
 	Namespace string
 	// Image is the runway image the CronJob runs.
 	Image string
@@ -33,15 +34,6 @@ type CronJobs struct {
 	// ServiceAccount is the pod's service account ("" = the namespace default).
 	ServiceAccount string
 }
-
-// Labels on every CronJob runway manages.
-const (
-	LabelManagedBy  = "app.kubernetes.io/managed-by"
-	LabelProject    = "runway.io/project"
-	LabelDomain     = "runway.io/domain"
-	LabelLaunchPlan = "runway.io/launchplan"
-	LabelVersion    = "runway.io/version"
-)
 
 // CronJobName is the CronJob name of a launch plan: "lp-<name>", or, when
 // that exceeds the 52 characters Kubernetes allows a CronJob, a prefix
@@ -55,15 +47,14 @@ func CronJobName(name string) string {
 	return strings.TrimRight(n[:43], "-") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
-func (c *CronJobs) namespace(project, domain string) string {
-	t := c.Namespace
-	if t == "" {
-		t = "{project}-{domain}"
-	}
-	return strings.NewReplacer("{project}", project, "{domain}", domain).Replace(t)
+func (c *CronJobs) namespace(project, domain string) (string, error) {
+	return kubenames.Namespace(c.Namespace, project, domain)
 }
 
-// Render returns the CronJob of an active launch plan in domain.
+// Render returns the CronJob of an active launch plan in domain. Its labels
+// are the ones the Kubernetes executor puts on Jobs (internal/kubenames):
+// kind "launchplan", entity the launch plan's name, so one selector finds
+// every object runway manages.
 //
 // Decisions: concurrencyPolicy Forbid (a run still going when the next is
 // due skips the next); startingDeadlineSeconds 3600, so that after a
@@ -83,7 +74,18 @@ func (c *CronJobs) Render(domain string, lp *registrar.Stored) (*batchv1.CronJob
 		return nil, errors.New("rendering a CronJob: no runway image configured")
 	}
 	id := lp.ID
-	labels := map[string]string{LabelManagedBy: "runway", LabelProject: id.Project, LabelDomain: domain, LabelLaunchPlan: id.Name, LabelVersion: labelValue(id.Version)}
+	ns, err := c.namespace(id.Project, domain)
+	if err != nil {
+		return nil, fmt.Errorf("rendering a CronJob for %s: %w", id, err)
+	}
+	labels := map[string]string{
+		kubenames.LabelManagedBy: kubenames.ManagedByValue,
+		kubenames.LabelProject:   kubenames.LabelValue(id.Project),
+		kubenames.LabelDomain:    kubenames.LabelValue(domain),
+		kubenames.LabelKind:      string(registrar.KindLaunchPlan),
+		kubenames.LabelEntity:    kubenames.LabelValue(id.Name),
+		kubenames.LabelVersion:   kubenames.LabelValue(id.Version),
+	}
 	args := []string{"run", "launchplan", id.Name, "--project", id.Project, "--domain", domain, "--version", id.Version}
 	if c.Store != "" {
 		args = append(args, "--store", c.Store)
@@ -97,8 +99,8 @@ func (c *CronJobs) Render(domain string, lp *registrar.Stored) (*batchv1.CronJob
 	return &batchv1.CronJob{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: CronJobName(id.Name), Namespace: c.namespace(id.Project, domain), Labels: labels,
-			Annotations: map[string]string{"runway.io/entity": lp.Manifest.Digest.String(), "runway.io/version": id.Version},
+			Name: CronJobName(id.Name), Namespace: ns, Labels: labels,
+			Annotations: map[string]string{kubenames.AnnotationEntityDigest: lp.Manifest.Digest.String(), kubenames.AnnotationVersion: id.Version},
 		},
 		Spec: batchv1.CronJobSpec{
 			Schedule: lp.Entity.LaunchPlan.Schedule, TimeZone: &tz,
@@ -141,14 +143,6 @@ func (c *CronJobs) Render(domain string, lp *registrar.Stored) (*batchv1.CronJob
 	}, nil
 }
 
-// labelValue fits a version into a label value (at most 63 characters).
-func labelValue(v string) string {
-	if len(v) > 63 {
-		return v[:63]
-	}
-	return v
-}
-
 // Sync implements ScheduleSync: it creates or updates the CronJob of a
 // scheduled launch plan, and removes it when the active version has no
 // schedule.
@@ -171,7 +165,7 @@ func (c *CronJobs) Sync(ctx context.Context, domain string, lp *registrar.Stored
 	case err != nil:
 		return fmt.Errorf("reading CronJob %s/%s: %w", want.Namespace, want.Name, err)
 	}
-	if got.Labels[LabelManagedBy] != "runway" {
+	if got.Labels[kubenames.LabelManagedBy] != kubenames.ManagedByValue {
 		return fmt.Errorf("CronJob %s/%s exists and is not managed by runway; remove or rename it", want.Namespace, want.Name)
 	}
 	want.ResourceVersion = got.ResourceVersion
@@ -184,7 +178,11 @@ func (c *CronJobs) Sync(ctx context.Context, domain string, lp *registrar.Stored
 // Remove implements ScheduleSync: it deletes the launch plan's CronJob (and,
 // in the background, its Jobs); a CronJob that is not there is fine.
 func (c *CronJobs) Remove(ctx context.Context, project, domain, name string) error {
-	ns, n := c.namespace(project, domain), CronJobName(name)
+	ns, err := c.namespace(project, domain)
+	if err != nil {
+		return fmt.Errorf("removing the CronJob of %s: %w", name, err)
+	}
+	n := CronJobName(name)
 	api := c.Client.BatchV1().CronJobs(ns)
 	got, err := api.Get(ctx, n, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -193,7 +191,7 @@ func (c *CronJobs) Remove(ctx context.Context, project, domain, name string) err
 	if err != nil {
 		return fmt.Errorf("reading CronJob %s/%s: %w", ns, n, err)
 	}
-	if got.Labels[LabelManagedBy] != "runway" {
+	if got.Labels[kubenames.LabelManagedBy] != kubenames.ManagedByValue {
 		return fmt.Errorf("CronJob %s/%s is not managed by runway; not deleting it", ns, n)
 	}
 	bg := metav1.DeletePropagationBackground

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/testkit/kubetest"
 	"github.com/runway-ci/runway/promote"
 )
@@ -49,7 +50,7 @@ func TestIntegrationCronJobOnRealAPIServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after promoting %s: %v", v, err)
 		}
-		if got.Labels[promote.LabelVersion] != v || got.Spec.Schedule == "" {
+		if got.Labels[kubenames.LabelVersion] != v || got.Spec.Schedule == "" {
 			t.Errorf("CronJob after %s: labels %v, schedule %q", v, got.Labels, got.Spec.Schedule)
 		}
 		// The pods it would start pass restricted Pod Security admission:

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -89,7 +90,7 @@ func TestCronJobFollowsActivation(t *testing.T) {
 		if err != nil {
 			return err.Error(), false
 		}
-		return got.Labels[promote.LabelVersion], true
+		return got.Labels[kubenames.LabelVersion], true
 	}
 	for _, v := range vs {
 		if _, err := p.Promote(ctx, promote.Request{Project: project, From: "development", To: "staging", Version: v}); err != nil {

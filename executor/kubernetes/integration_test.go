@@ -34,13 +34,14 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
 
 func executionJobs(t testing.TB, ns, id string) []batchv1.Job {
 	t.Helper()
-	sel := labels.SelectorFromSet(labels.Set{LabelExecution: id}).String()
+	sel := labels.SelectorFromSet(labels.Set{kubenames.LabelExecution: id}).String()
 	l, err := admin.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func executionJobs(t testing.TB, ns, id string) []batchv1.Job {
 
 func executionPods(t testing.TB, ns, id string) []corev1.Pod {
 	t.Helper()
-	sel := labels.SelectorFromSet(labels.Set{LabelExecution: id}).String()
+	sel := labels.SelectorFromSet(labels.Set{kubenames.LabelExecution: id}).String()
 	l, err := admin.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func TestIntegrationWorkflowRunsAsJobsThenHitsCache(t *testing.T) {
 		return true
 	})
 	for _, j := range jobs {
-		if j.Labels[LabelProject] != f.project || j.Labels[LabelVersion] != f.version || j.Labels[LabelKind] != "task" {
+		if j.Labels[kubenames.LabelProject] != f.project || j.Labels[kubenames.LabelVersion] != f.version || j.Labels[kubenames.LabelKind] != "task" {
 			t.Errorf("Job %s labels %v", j.Name, j.Labels)
 		}
 	}

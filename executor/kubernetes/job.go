@@ -14,6 +14,7 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/executor/exectask"
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/platform"
 )
 
@@ -110,7 +111,7 @@ func renderJob(a executor.Attempt, ns string, dom *platform.Domain, c jobConfig)
 		{Name: "spec", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{
 			Items: []corev1.DownwardAPIVolumeFile{{
 				Path:     "spec.json",
-				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.annotations['" + AnnotationSpec + "']"},
+				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.annotations['" + kubenames.AnnotationSpec + "']"},
 			}},
 		}}},
 		emptyDir("work"), emptyDir("inputs"), emptyDir("outputs"), emptyDir("tmp"), emptyDir("checkpoint"),
@@ -142,7 +143,7 @@ func renderJob(a executor.Attempt, ns string, dom *platform.Domain, c jobConfig)
 			Name:        JobName(a.ExecutionID, a.NodeID, a.Number),
 			Namespace:   ns,
 			Labels:      labels,
-			Annotations: map[string]string{AnnotationTask: a.TaskRef.String()},
+			Annotations: map[string]string{kubenames.AnnotationTask: a.TaskRef.String()},
 		},
 		Spec: batchv1.JobSpec{
 			Parallelism:             ptr.To[int32](1),
@@ -152,7 +153,7 @@ func renderJob(a executor.Attempt, ns string, dom *platform.Domain, c jobConfig)
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      labels,
-					Annotations: map[string]string{AnnotationTask: a.TaskRef.String(), AnnotationSpec: string(specJSON)},
+					Annotations: map[string]string{kubenames.AnnotationTask: a.TaskRef.String(), kubenames.AnnotationSpec: string(specJSON)},
 				},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,

@@ -207,29 +207,6 @@ func TestJobName(t *testing.T) {
 	}
 }
 
-func TestNamespaceFor(t *testing.T) {
-	tests := []struct {
-		tmpl, project, domain, want, err string
-	}{
-		{"{project}-{domain}", "fraud-detection", "development", "fraud-detection-development", ""},
-		{"ml-{domain}", "x", "staging", "ml-staging", ""},
-		{"{project}-{domain}", "Fraud", "dev", "", "must consist of lower case"},
-		{"{project}-{domain}", strings.Repeat("p", 60), "production", "", "must be no more than 63"},
-	}
-	for _, tt := range tests {
-		got, err := NamespaceFor(tt.tmpl, tt.project, tt.domain)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("NamespaceFor(%q, %q, %q) = %q, %v; want error containing %q", tt.tmpl, tt.project, tt.domain, got, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("NamespaceFor(%q, %q, %q) = %q, %v; want %q", tt.tmpl, tt.project, tt.domain, got, err, tt.want)
-		}
-	}
-}
-
 func TestNamespaceObjects(t *testing.T) {
 	dom := testDomain()
 	dom.ManageNamespace = true

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/platform"
 )
 
@@ -24,9 +25,9 @@ const (
 // domain's quota (none when it sets none) and a LimitRange whose max is
 // the domain's ceilings and whose defaults are the domain's defaults.
 func namespaceObjects(ns string, dom *platform.Domain) (*corev1.Namespace, *corev1.ResourceQuota, *corev1.LimitRange, error) {
-	labels := map[string]string{LabelManagedBy: ManagedByValue}
+	labels := map[string]string{kubenames.LabelManagedBy: kubenames.ManagedByValue}
 	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
-		LabelManagedBy:                       ManagedByValue,
+		kubenames.LabelManagedBy:             kubenames.ManagedByValue,
 		"pod-security.kubernetes.io/enforce": "restricted",
 		"pod-security.kubernetes.io/warn":    "restricted",
 	}}}
@@ -169,7 +170,7 @@ func applyLimitRange(ctx context.Context, r *Runner, want *corev1.LimitRange) er
 func (r *Runner) applyRegistrySecret(ctx context.Context, ns string) error {
 	c := r.client.CoreV1().Secrets(ns)
 	want := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: RegistrySecretName, Namespace: ns, Labels: map[string]string{LabelManagedBy: ManagedByValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: RegistrySecretName, Namespace: ns, Labels: map[string]string{kubenames.LabelManagedBy: kubenames.ManagedByValue}},
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: r.dockerConfig},
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/kubeclient"
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/platform"
 )
 
@@ -65,7 +66,7 @@ func WithNamespaceTemplate(t string) Option {
 		if t == "" {
 			return errors.New("empty namespace template")
 		}
-		if _, err := NamespaceFor(t, "p", "d"); err != nil {
+		if _, err := kubenames.Namespace(t, "p", "d"); err != nil {
 			return err
 		}
 		r.nsTemplate = t
@@ -241,7 +242,7 @@ func RESTConfig(kubeconfig string) (*rest.Config, error) { return kubeclient.RES
 
 // Namespace returns the namespace a project's domain runs in.
 func (r *Runner) Namespace(project, domain string) (string, error) {
-	return NamespaceFor(r.nsTemplate, project, domain)
+	return kubenames.Namespace(r.nsTemplate, project, domain)
 }
 
 // Run runs one attempt as a Job (executor.Runner). Creating a Job that
@@ -339,7 +340,7 @@ func (r *Runner) startErr(ctx context.Context, err error) error {
 }
 
 func sameAttempt(a, b *batchv1.Job) bool {
-	for _, k := range []string{LabelExecution, LabelNode, LabelAttempt, LabelProject, LabelDomain} {
+	for _, k := range []string{kubenames.LabelExecution, kubenames.LabelNode, kubenames.LabelAttempt, kubenames.LabelProject, kubenames.LabelDomain} {
 		if a.Labels[k] != b.Labels[k] {
 			return false
 		}
@@ -400,7 +401,7 @@ func (r *Runner) deleteExecutionJobs(ctx context.Context, namespace, executionID
 	if err := executor.ValidateID(executionID); err != nil {
 		return fmt.Errorf("cancelling execution %q: %w", executionID, err)
 	}
-	sel := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue, LabelExecution: executionID}).String()
+	sel := labels.SelectorFromSet(labels.Set{kubenames.LabelManagedBy: kubenames.ManagedByValue, kubenames.LabelExecution: executionID}).String()
 	jobs, err := r.client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return fmt.Errorf("cancelling execution %s: listing its Jobs in %s: %w", executionID, namespace, err)

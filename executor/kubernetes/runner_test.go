@@ -15,6 +15,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/platform"
 )
 
@@ -57,7 +58,7 @@ func finishPod(t *testing.T, cs *fake.Clientset, job *batchv1.Job, mod func(*cor
 	t.Helper()
 	p := testPod(mod)
 	p.Name, p.Namespace = job.Name+"-x1", job.Namespace
-	p.Labels = map[string]string{LabelManagedBy: ManagedByValue, jobNameLabel: job.Name}
+	p.Labels = map[string]string{kubenames.LabelManagedBy: kubenames.ManagedByValue, jobNameLabel: job.Name}
 	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	if _, err := cs.CoreV1().Pods(job.Namespace).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func TestRunRefusesForeignJob(t *testing.T) {
 	r, cs := fakeRunner(t)
 	a := testAttempt()
 	job, _ := renderJob(a, "fraud-detection-development", testDomain(), r.job)
-	job.Labels[LabelExecution] = "01aaaaaaaaaaaa"
+	job.Labels[kubenames.LabelExecution] = "01aaaaaaaaaaaa"
 	if _, err := cs.BatchV1().Jobs(job.Namespace).Create(context.Background(), job, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

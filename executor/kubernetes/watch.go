@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/runway-ci/runway/internal/kubenames"
 )
 
 const (
@@ -35,7 +37,9 @@ type nsWatch struct {
 func newNSWatch(client kubernetes.Interface, ns string) (*nsWatch, error) {
 	w := &nsWatch{stop: make(chan struct{}), waiters: map[string]map[chan struct{}]struct{}{}}
 	own := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelManagedBy + "=" + ManagedByValue }))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = kubenames.LabelManagedBy + "=" + kubenames.ManagedByValue
+		}))
 	evf := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.AndSelectors(
