@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )

@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/runway-ci/runway"
-	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/registrar"
 )
 

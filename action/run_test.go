@@ -8,9 +8,9 @@ import (
 
 	"context"
 	"github.com/runway-ci/runway/executor/exectask"
-	"github.com/runway-ci/runway/internal/testkit/githubfake"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
+	"github.com/runway-ci/runway/internal/testkit/githubfake"
 )
 
 // TestMain lets the local executor run this test binary as `runway

@@ -27,11 +27,11 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/executor/exectask"
 	"github.com/runway-ci/runway/fastreg"
-	"github.com/runway-ci/runway/internal/testkit/kubetest"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
+	"github.com/runway-ci/runway/internal/testkit/kubetest"
 	"github.com/runway-ci/runway/internal/testkit/testenv"
 	"github.com/runway-ci/runway/registrar"
 )

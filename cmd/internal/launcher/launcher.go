@@ -26,8 +26,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/cmd/internal/planview"
+	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
