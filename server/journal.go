@@ -1,0 +1,234 @@
+package server
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// The journal's buckets.
+var (
+	bucketPending = []byte("pending") // seq (8 bytes, big endian) -> Delivery JSON
+	bucketSeen    = []byte("seen")    // delivery id -> seenRecord JSON
+	bucketHeads   = []byte("heads")   // "owner/repo#N" -> the PR head last seen
+)
+
+// Delivery states in the seen bucket.
+const (
+	statePending = "pending"
+	stateDone    = "done"
+	stateFailed  = "failed"
+)
+
+type seenRecord struct {
+	Seq      uint64    `json:"seq"`
+	State    string    `json:"state"`
+	Event    string    `json:"event"`
+	Received time.Time `json:"received"`
+	Finished time.Time `json:"finished,omitzero"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// ErrDuplicate is returned by Journal.Add for a delivery id it holds.
+var ErrDuplicate = errors.New("duplicate delivery")
+
+// Journal is the durable record of deliveries: a bbolt file whose every
+// write is fsynced before it returns. Concurrent Adds are committed
+// together (bbolt's Batch: one transaction and one fsync for all the
+// deliveries that arrived within a millisecond), which is what keeps the
+// acknowledgement fast under load.
+type Journal struct {
+	db *bolt.DB
+}
+
+// OpenJournal opens (or creates) the journal in dir. A second process
+// opening the same directory waits up to two seconds for the first to let
+// go, then fails: two servers must never share a journal.
+func OpenJournal(dir string, batchDelay time.Duration) (*Journal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the state directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "journal.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("opening the journal %s: another runway serve holds it (each replica needs its own --state-dir)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the journal %s: %w", path, err)
+	}
+	if batchDelay > 0 {
+		db.MaxBatchDelay = batchDelay
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketPending, bucketSeen, bucketHeads} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialising the journal %s: %w", path, err)
+	}
+	return &Journal{db: db}, nil
+}
+
+// Close closes the file.
+func (j *Journal) Close() error { return j.db.Close() }
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.db.Path() }
+
+func seqKey(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
+
+// Add journals d durably. A delivery id the journal holds (pending, done or
+// failed) gives ErrDuplicate and writes nothing. For a pull_request event
+// Add records the head it carries (prHead) under d.Key; for a comment on a
+// pull request it sets d.Head from that record, in the same transaction.
+func (j *Journal) Add(d *Delivery, prHead string) error {
+	return j.db.Batch(func(tx *bolt.Tx) error {
+		seen := tx.Bucket(bucketSeen)
+		if seen.Get([]byte(d.ID)) != nil {
+			return ErrDuplicate
+		}
+		heads := tx.Bucket(bucketHeads)
+		switch {
+		case prHead != "" && d.Key != "":
+			if err := heads.Put([]byte(d.Key), []byte(prHead)); err != nil {
+				return err
+			}
+		case d.Event == "issue_comment" && d.Key != "":
+			d.Head = string(heads.Get([]byte(d.Key)))
+		}
+		pending := tx.Bucket(bucketPending)
+		seq, err := pending.NextSequence()
+		if err != nil {
+			return err
+		}
+		d.seq = seq
+		body, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if err := pending.Put(seqKey(seq), body); err != nil {
+			return err
+		}
+		rec, _ := json.Marshal(seenRecord{Seq: seq, State: statePending, Event: d.Event, Received: d.Received})
+		return seen.Put([]byte(d.ID), rec)
+	})
+}
+
+// Started counts an attempt of d, durably, before its work begins, so that
+// a delivery that crashes the server every time is given up after a
+// bounded number of restarts.
+func (j *Journal) Started(d *Delivery) error {
+	d.Attempts++
+	return j.db.Batch(func(tx *bolt.Tx) error {
+		body, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPending).Put(seqKey(d.seq), body)
+	})
+}
+
+// Finish moves d out of the pending bucket: done, or failed with cause.
+func (j *Journal) Finish(d *Delivery, cause error) error {
+	return j.db.Batch(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketPending).Delete(seqKey(d.seq)); err != nil {
+			return err
+		}
+		rec := seenRecord{Seq: d.seq, State: stateDone, Event: d.Event, Received: d.Received, Finished: time.Now().UTC()}
+		if cause != nil {
+			rec.State, rec.Error = stateFailed, cause.Error()
+		}
+		b, _ := json.Marshal(rec)
+		return tx.Bucket(bucketSeen).Put([]byte(d.ID), b)
+	})
+}
+
+// Pending returns the deliveries not finished, oldest first.
+func (j *Journal) Pending() ([]*Delivery, error) {
+	var out []*Delivery
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+			d := &Delivery{}
+			if err := json.Unmarshal(v, d); err != nil {
+				return fmt.Errorf("journal entry %x: %w", k, err)
+			}
+			d.seq = binary.BigEndian.Uint64(k)
+			out = append(out, d)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Seen reports whether the journal holds a delivery id, and its state
+// (pending, done or failed).
+func (j *Journal) Seen(id string) (state string, ok bool, err error) {
+	err = j.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSeen).Get([]byte(id))
+		if v == nil {
+			return nil
+		}
+		var r seenRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("journal record of delivery %s: %w", id, err)
+		}
+		state, ok = r.State, true
+		return nil
+	})
+	return state, ok, err
+}
+
+// Counts returns how many deliveries the journal holds in each state.
+func (j *Journal) Counts() (map[string]int, error) {
+	out := map[string]int{}
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSeen).ForEach(func(k, v []byte) error {
+			var r seenRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out[r.State]++
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Prune forgets finished deliveries received before cutoff, so the seen
+// bucket does not grow without bound. A delivery GitHub redelivers after
+// that is handled again; handlers are idempotent.
+func (j *Journal) Prune(cutoff time.Time) (int, error) {
+	n := 0
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		seen := tx.Bucket(bucketSeen)
+		c := seen.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var r seenRecord
+			if json.Unmarshal(v, &r) != nil || r.State == statePending || !r.Received.Before(cutoff) {
+				continue
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// worker takes deliveries from the queue until it closes.
+func (s *Server) worker(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		d, key, ok := s.q.take()
+		if !ok {
+			return
+		}
+		s.work(ctx, d)
+		s.q.done(key)
+	}
+}
+
+// work runs one delivery to its end: handled, failed after its attempts,
+// or left pending because the server is stopping.
+func (s *Server) work(ctx context.Context, d *Delivery) {
+	log := s.log.With("delivery", d.ID, "event", d.Event, "action", d.Action, "repo", d.Repo)
+	if s.o.locker != nil && d.Key != "" {
+		unlock, err := s.o.locker.Lock(ctx, d.Key)
+		if err != nil {
+			log.Warn("not taking the lock; the delivery stays in the journal", "key", d.Key, "err", err)
+			return
+		}
+		defer unlock()
+	}
+	for {
+		if d.Attempts >= s.o.maxAttempts {
+			err := fmt.Errorf("gave up after %d attempts", d.Attempts)
+			log.Error("delivery failed", "err", err)
+			s.finish(log, d, err)
+			s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
+			return
+		}
+		if err := s.j.Started(d); err != nil {
+			log.Error("journaling the start of a delivery", "err", err)
+			return
+		}
+		start := time.Now()
+		err := s.handle(ctx, d)
+		s.m.handling.WithLabelValues(d.Event, commandLabel(d)).Observe(time.Since(start).Seconds())
+		if err == nil {
+			log.Info("delivery handled", "attempt", d.Attempts, "took", time.Since(start).Round(time.Millisecond))
+			s.finish(log, d, nil)
+			s.m.deliveries.WithLabelValues(d.Event, outcomeHandled).Inc()
+			return
+		}
+		if ctx.Err() != nil {
+			log.Warn("stopping: the delivery stays in the journal for the next start", "err", err)
+			return
+		}
+		var perm *PermanentError
+		if errors.As(err, &perm) {
+			log.Error("delivery failed; not retried", "attempt", d.Attempts, "err", err)
+			s.finish(log, d, err)
+			s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
+			return
+		}
+		wait := s.o.retryBackoff << (d.Attempts - 1)
+		log.Warn("delivery failed; retrying", "attempt", d.Attempts, "in", wait, "err", err)
+		s.m.deliveries.WithLabelValues(d.Event, outcomeRetried).Inc()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// handle calls the handler, turning a panic into an error: one bad
+// delivery must not take the server, and the other deliveries, down.
+func (s *Server) handle(ctx context.Context, d *Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PermanentError{Err: fmt.Errorf("handler panicked: %v", r)}
+		}
+	}()
+	switch d.Event {
+	case "ping", "installation", "installation_repositories":
+		s.log.Info("recorded", "delivery", d.ID, "event", d.Event, "action", d.Action, "installation", d.Installation)
+		return nil
+	}
+	return s.o.handler.Handle(ctx, d)
+}
+
+func (s *Server) finish(log interface{ Error(string, ...any) }, d *Delivery, cause error) {
+	if err := s.j.Finish(d, cause); err != nil {
+		log.Error("journaling the end of a delivery", "err", err)
+	}
+}
+
+// PermanentError marks a failure that retrying cannot fix (a payload the
+// handler cannot use); the delivery is marked failed at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// commandLabel is the metrics label for the work a delivery asks for.
+func commandLabel(d *Delivery) string {
+	if d.Action == "" {
+		return "-"
+	}
+	return d.Action
+}
