@@ -82,11 +82,12 @@ func (p *Promoter) activate(ctx context.Context, id registrar.ID, a activation) 
 	// One lock per launch plan and domain: concurrent activations of
 	// different versions queue here, so exactly one ends active and each
 	// activation record names the one it replaced.
-	unlock, err := p.store.Lock(ctx, "activate:"+store.EntityRepo(id.Project, id.Domain, string(id.Kind), id.Name))
+	held, err := p.entityLock(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("activating %s: %w", id, err)
 	}
-	defer unlock()
+	defer held.Release(context.WithoutCancel(ctx))
+	ctx = held.Context()
 	repo := id.Repo()
 
 	cur, curDesc, err := ActiveVersion(ctx, p.store, id.Project, id.Domain, id.Name)
@@ -209,18 +210,18 @@ func lastRecord(rs []*Record) *Record {
 
 // olderThan reports whether version v was registered before version w.
 func (p *Promoter) olderThan(ctx context.Context, repo, v, w string) (bool, error) {
-	cv, err := created(ctx, p.store, repo, v)
+	cv, err := p.registrationTime(ctx, repo, v)
 	if err != nil {
 		return false, err
 	}
-	cw, err := created(ctx, p.store, repo, w)
+	cw, err := p.registrationTime(ctx, repo, w)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return cv < cw, nil
+	return cv.Before(cw), nil
 }
 
 // Deactivate removes the active tag of a launch plan in a domain and
@@ -229,11 +230,12 @@ func (p *Promoter) olderThan(ctx context.Context, repo, v, w string) (bool, erro
 func (p *Promoter) Deactivate(ctx context.Context, project, domain, name, actor, reason string) (*ActivationResult, error) {
 	id := registrar.ID{Project: project, Domain: domain, Kind: registrar.KindLaunchPlan, Name: name}
 	res := &ActivationResult{ID: id}
-	unlock, err := p.store.Lock(ctx, "activate:"+id.Repo())
+	held, err := p.entityLock(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("deactivating %s: %w", id, err)
 	}
-	defer unlock()
+	defer held.Release(context.WithoutCancel(ctx))
+	ctx = held.Context()
 	cur, curDesc, err := ActiveVersion(ctx, p.store, project, domain, name)
 	if errors.Is(err, ErrNotActive) {
 		res.Status = ActivationUnchanged

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -85,11 +87,12 @@ func parseManifest(raw []byte) (*store.Manifest, error) {
 func (p *Promoter) promoteOne(ctx context.Context, req *Request, ev *Evidence, st *registrar.Stored) (Result, error) {
 	target := withDomain(st.ID, req.To)
 	res := Result{ID: target, Manifest: st.Manifest.Digest, Entity: st.Digest}
-	unlock, err := p.store.Lock(ctx, "promote:"+target.String())
+	held, err := p.entityLock(ctx, target)
 	if err != nil {
-		return res, fmt.Errorf("locking %s: %w", target, err)
+		return res, err
 	}
-	defer unlock()
+	defer held.Release(context.WithoutCancel(ctx))
+	ctx = held.Context()
 
 	cp, err := CopyManifest(ctx, p.store, st.ID.Repo(), target.Repo(), st.ID.Version)
 	if err != nil {
@@ -184,31 +187,47 @@ func (p *Promoter) newerVersion(ctx context.Context, target registrar.ID, st *re
 	if err != nil {
 		return "", fmt.Errorf("listing versions of %s/%s in %s: %w", target.Kind, target.Name, target.Domain, err)
 	}
-	mine, err := created(ctx, p.store, target.Repo(), st.ID.Version)
+	mine, err := p.registrationTime(ctx, target.Repo(), st.ID.Version)
 	if err != nil {
 		return "", err
 	}
-	for i := len(vs) - 1; i >= 0; i-- {
-		if vs[i] == st.ID.Version {
+	newest, newestAt := "", mine
+	for _, v := range vs {
+		if v == st.ID.Version {
 			continue
 		}
-		c, err := created(ctx, p.store, target.Repo(), vs[i])
+		c, err := p.registrationTime(ctx, target.Repo(), v)
 		if err != nil {
 			return "", err
 		}
-		if c > mine {
-			return vs[i], nil
+		if c.After(newestAt) {
+			newest, newestAt = v, c
 		}
-		return "", nil
 	}
-	return "", nil
+	return newest, nil
 }
 
-// created returns the registration time annotation of a version's manifest.
-func created(ctx context.Context, s store.Store, repo, ref string) (string, error) {
-	m, _, err := store.GetArtifact(ctx, s, repo, ref)
+// registrationTime is when version ref of the entity in repo was
+// registered: the registration record in whichever domain it was registered
+// into (promotion copies the manifest by digest, so the record's subject is
+// the same manifest), else the manifest's created time (entities registered
+// before registration records existed carried the registration time there).
+func (p *Promoter) registrationTime(ctx context.Context, repo, ref string) (time.Time, error) {
+	m, desc, err := store.GetArtifact(ctx, p.store, repo, ref)
 	if err != nil {
-		return "", fmt.Errorf("reading %s:%s: %w", repo, ref, err)
+		return time.Time{}, fmt.Errorf("reading %s:%s: %w", repo, ref, err)
 	}
-	return m.Annotations[store.AnnotationCreated], nil
+	if parts := strings.Split(repo, "/"); len(parts) == 4 {
+		for _, d := range p.plat.DomainNames() {
+			t, ok, err := registrar.RegisteredAt(ctx, p.store, store.EntityRepo(parts[0], d, parts[2], parts[3]), desc.Digest)
+			if err != nil {
+				return time.Time{}, err
+			}
+			if ok {
+				return t, nil
+			}
+		}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, m.Annotations[store.AnnotationCreated])
+	return t, nil
 }

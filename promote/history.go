@@ -155,11 +155,10 @@ func (p *Promoter) History(ctx context.Context, project string, kind registrar.K
 				}
 			}
 			if !promoted {
-				m, _, err := store.GetArtifact(ctx, p.store, id.Repo(), st.Manifest.Digest.String())
+				t, err := p.registrationTime(ctx, id.Repo(), st.Manifest.Digest.String())
 				if err != nil {
 					return nil, err
 				}
-				t, _ := time.Parse(time.RFC3339Nano, m.Annotations[store.AnnotationCreated])
 				h.Events = append(h.Events, Event{Time: t, Type: EventRegistration, Domain: d, Version: v,
 					Summary: fmt.Sprintf("registered into %s (entity %s, manifest %s)", d, shortDigest(st.Digest.String()), shortDigest(st.Manifest.Digest.String()))})
 			}

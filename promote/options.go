@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 )
@@ -21,6 +22,7 @@ type Promoter struct {
 	version    string
 	executions ExecutionLister
 	schedules  ScheduleSync
+	locker     lock.Locker
 }
 
 // ExecutionLister lists the execution records of a project's domain; the
@@ -75,6 +77,18 @@ func WithScheduleSync(sync ScheduleSync) Option {
 	return func(p *Promoter) error { p.schedules = sync; return nil }
 }
 
+// WithLocker sets the Locker that serialises promotions and activations
+// across processes (default: the one attached to the store, lock.For).
+func WithLocker(l lock.Locker) Option {
+	return func(p *Promoter) error {
+		if l == nil {
+			return errors.New("promote: nil locker")
+		}
+		p.locker = l
+		return nil
+	}
+}
+
 // New returns a Promoter on s with the platform config plat (nil: the
 // embedded defaults).
 func New(s store.Store, plat *platform.Config, opts ...Option) (*Promoter, error) {
@@ -95,6 +109,9 @@ func New(s store.Store, plat *platform.Config, opts ...Option) (*Promoter, error
 		if err := o(p); err != nil {
 			return nil, err
 		}
+	}
+	if p.locker == nil {
+		p.locker = lock.For(s)
 	}
 	return p, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -45,6 +46,7 @@ type Scheduler struct {
 	projects []string
 	domains  []string
 	parser   cron.Parser
+	locker   lock.Locker
 }
 
 // SchedulerOption configures a Scheduler.
@@ -100,7 +102,22 @@ func NewScheduler(st store.Store, launch LaunchFunc, opts ...SchedulerOption) (*
 			return nil, err
 		}
 	}
+	if s.locker == nil {
+		s.locker = lock.For(st)
+	}
 	return s, nil
+}
+
+// WithSchedulerLocker sets the Locker of fire-time claims (default: the
+// one attached to the store, lock.For).
+func WithSchedulerLocker(l lock.Locker) SchedulerOption {
+	return func(s *Scheduler) error {
+		if l == nil {
+			return errors.New("scheduler: nil locker")
+		}
+		s.locker = l
+		return nil
+	}
 }
 
 // activeLP is an active launch plan with a schedule.
@@ -190,11 +207,14 @@ func (s *Scheduler) Due(ctx context.Context, now time.Time) ([]Fire, time.Time, 
 
 func (s *Scheduler) claim(ctx context.Context, lp activeLP, now time.Time) (*Fire, time.Time, error) {
 	repo, tag := store.ScheduleRepo(lp.id.Project, lp.id.Domain), lp.id.Name
-	unlock, err := s.store.Lock(ctx, "schedule:"+repo+":"+tag)
+	// The claim holds across processes: two schedulers (a restart racing
+	// the old one, two replicas) never both start one fire time.
+	held, err := s.locker.Acquire(ctx, lock.ScheduleKey(repo, tag))
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, fmt.Errorf("claiming the next run of %s: %w", lp.id, err)
 	}
-	defer unlock()
+	defer held.Release(context.WithoutCancel(ctx))
+	ctx = held.Context()
 	last, err := s.lastFire(ctx, repo, tag)
 	if errors.Is(err, store.ErrNotFound) {
 		// First sighting: start the clock now.
