@@ -47,6 +47,10 @@ type jobConfig struct {
 	// storeInsecure: the registry speaks plain HTTP (platform
 	// registry.insecure); exec-task learns it from RUNWAY_STORE_INSECURE.
 	storeInsecure bool
+	// hostNetwork: pods share the node's network (platform
+	// executor.hostNetwork), for single-node development clusters whose
+	// registry listens on the node's loopback.
+	hostNetwork bool
 }
 
 // renderError is a Job that cannot be rendered for this attempt; it is
@@ -160,6 +164,7 @@ func renderJob(a executor.Attempt, ns string, dom *platform.Domain, c jobConfig)
 					ServiceAccountName:           c.serviceAccount,
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
+					HostNetwork:                  c.hostNetwork,
 					ImagePullSecrets:             pullSecrets,
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),

@@ -211,15 +211,35 @@ func TestNamespaceObjects(t *testing.T) {
 	dom := testDomain()
 	dom.ManageNamespace = true
 	dom.Quota = map[string]string{"limits.memory": "4Gi", "pods": "20"}
-	ns, q, lr, err := namespaceObjects("fraud-detection-development", dom)
+	ns, q, lr, err := namespaceObjects("fraud-detection-development", dom, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := yaml.Marshal(map[string]any{"namespace": ns, "quota": q, "limitRange": lr})
 	golden(t, "namespace.yaml", b)
 
+	// A single-node development cluster's host-network pods need the
+	// privileged level; restricted still warns.
+	hn, _, _, err := namespaceObjects("dev", dom, true)
+	if err != nil || hn.Labels["pod-security.kubernetes.io/enforce"] != "privileged" || hn.Labels["pod-security.kubernetes.io/warn"] != "restricted" {
+		t.Errorf("host-network namespace labels %v, %v", hn.Labels, err)
+	}
+
 	dom.Quota["pods"] = "many"
-	if _, _, _, err := namespaceObjects("x", dom); err == nil || !strings.Contains(err.Error(), `quota pods "many"`) {
+	if _, _, _, err := namespaceObjects("x", dom, false); err == nil || !strings.Contains(err.Error(), `quota pods "many"`) {
 		t.Errorf("bad quota quantity: err = %v", err)
+	}
+}
+
+// Only platform executor.hostNetwork puts task pods on the node's network.
+func TestRenderJobHostNetwork(t *testing.T) {
+	c := testConfig()
+	job, err := renderJob(testAttempt(), "ns", testDomain(), c)
+	if err != nil || job.Spec.Template.Spec.HostNetwork {
+		t.Fatalf("default Job: hostNetwork %v, %v", job != nil && job.Spec.Template.Spec.HostNetwork, err)
+	}
+	c.hostNetwork = true
+	if job, err = renderJob(testAttempt(), "ns", testDomain(), c); err != nil || !job.Spec.Template.Spec.HostNetwork {
+		t.Fatalf("hostNetwork Job: %v, %v", job, err)
 	}
 }

@@ -24,11 +24,19 @@ const (
 // (labelled for Pod Security "restricted"), a ResourceQuota from the
 // domain's quota (none when it sets none) and a LimitRange whose max is
 // the domain's ceilings and whose defaults are the domain's defaults.
-func namespaceObjects(ns string, dom *platform.Domain) (*corev1.Namespace, *corev1.ResourceQuota, *corev1.LimitRange, error) {
+//
+// With hostNetwork (platform executor.hostNetwork, single-node development
+// clusters only) the namespace enforces "privileged", the one level that
+// admits a pod on the node's network, and still warns at "restricted".
+func namespaceObjects(ns string, dom *platform.Domain, hostNetwork bool) (*corev1.Namespace, *corev1.ResourceQuota, *corev1.LimitRange, error) {
 	labels := map[string]string{kubenames.LabelManagedBy: kubenames.ManagedByValue}
+	enforce := "restricted"
+	if hostNetwork {
+		enforce = "privileged"
+	}
 	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
 		kubenames.LabelManagedBy:             kubenames.ManagedByValue,
-		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/enforce": enforce,
 		"pod-security.kubernetes.io/warn":    "restricted",
 	}}}
 	list := func(what string, m map[string]string) (corev1.ResourceList, error) {
@@ -105,7 +113,7 @@ func (r *Runner) ensureNamespace(ctx context.Context, ns string, dom *platform.D
 			}
 		}
 	} else {
-		n, quota, lr, err := namespaceObjects(ns, dom)
+		n, quota, lr, err := namespaceObjects(ns, dom, r.job.hostNetwork)
 		if err != nil {
 			return err
 		}

@@ -227,6 +227,7 @@ func New(client kubernetes.Interface, storeRef string, opts ...Option) (*Runner,
 		}
 	}
 	r.job.storeInsecure = r.platform.Registry.Insecure
+	r.job.hostNetwork = r.platform.Executor.HostNetwork
 	if r.nsTemplate == "" {
 		r.nsTemplate = r.platform.Executor.NamespaceTemplate
 	}
