@@ -154,8 +154,3 @@ func writeCache(ctx context.Context, s store.Store, project, domain string, e *c
 	}
 	return nil
 }
-
-// cacheLockKey names the store lock that serialises runs of one key.
-func cacheLockKey(project, domain, key string) string {
-	return "cache/" + project + "/" + domain + "/" + key
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -163,11 +164,14 @@ func (d *dag) runNode(ctx context.Context, n *planNode, in Values, overwrite boo
 			return d.finishNode(n.id, out, nil, CacheHit)
 		}
 	}
-	unlock, err := e.store.Lock(ctx, cacheLockKey(ex.Project, ex.Domain, key))
+	// One run per cache key across processes. The task runs under the
+	// caller's context, not the lock's: a lost lock only risks a second
+	// run of the same key, whose entry is as valid as the first.
+	held, err := e.locker.Acquire(ctx, lock.CacheKey(ex.Project, ex.Domain, key))
 	if err != nil {
 		return d.finishNode(n.id, nil, d.abortedOr(ctx, &TaskError{Kind: SystemFailure, Reason: ReasonStore, Message: fmt.Sprintf("locking cache key %s: %v", key, err)}), CacheMiss)
 	}
-	defer unlock()
+	defer held.Release(context.WithoutCancel(ctx))
 	if !overwrite {
 		// Another execution may have run the task while this one waited.
 		if out, hit, te := d.lookup(ctx, n, ex, key); te != nil {

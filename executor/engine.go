@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
@@ -28,6 +29,7 @@ type Engine struct {
 	backoff       time.Duration
 	maxBackoff    time.Duration
 	scratch       string
+	locker        lock.Locker
 }
 
 // Option configures an Engine.
@@ -105,6 +107,19 @@ func WithScratchDir(dir string) Option {
 	return func(e *Engine) error { e.scratch = dir; return nil }
 }
 
+// WithLocker sets the Locker of cache keys (default: the one attached to
+// the store, lock.For), so that executions in separate processes run a
+// cached task once per key.
+func WithLocker(l lock.Locker) Option {
+	return func(e *Engine) error {
+		if l == nil {
+			return errors.New("nil locker")
+		}
+		e.locker = l
+		return nil
+	}
+}
+
 // New returns an engine that keeps records and cache entries in s and runs
 // attempts on r.
 func New(s store.Store, r Runner, opts ...Option) (*Engine, error) {
@@ -129,6 +144,9 @@ func New(s store.Store, r Runner, opts ...Option) (*Engine, error) {
 	}
 	if e.backoff > e.maxBackoff {
 		e.maxBackoff = e.backoff
+	}
+	if e.locker == nil {
+		e.locker = lock.For(s)
 	}
 	return e, nil
 }
