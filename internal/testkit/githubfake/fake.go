@@ -27,7 +27,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -59,6 +61,14 @@ type Fake struct {
 	requests []Request
 	faults   []*Fault
 	now      func() time.Time
+
+	// The GitHub App side (app.go).
+	apps           map[int64]*app
+	minted         int
+	expiry         map[string]time.Time // installation token -> expiry
+	hookDeliveries []*HookDelivery
+	hookURL        string
+	hookSecret     []byte
 }
 
 type repo struct {
@@ -413,15 +423,39 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{route: route, params: params, query: r.URL.Query()}
 	if r.Method != http.MethodGet {
-		if err := json.NewDecoder(r.Body).Decode(&c.body); err != nil {
+		// No body at all is a body without fields (go-github sends none for
+		// POSTs that take none); validate still asks for required fields.
+		if err := json.NewDecoder(r.Body).Decode(&c.body); err != nil && !(errors.Is(err, io.EOF) && r.ContentLength <= 0) {
 			f.tb.Errorf("githubfake: %s %s: body is not a JSON object: %v", r.Method, r.URL.Path, err)
 			f.reply(w, r, route, http.StatusBadRequest, apiError("Problems parsing JSON"))
 			return
 		}
 	}
 	tok := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), "token "))
+	if strings.HasPrefix(route.Path, "/app/") { // the App itself: a JWT, never a token
+		a, msg := f.verifyJWT(tok)
+		if a == nil {
+			f.reply(w, r, route, http.StatusUnauthorized, apiError(msg))
+			return
+		}
+		c.token, c.write = tok, true
+		if code, msg := validate(c); code != 0 {
+			f.tb.Errorf("githubfake: %s %s: %s", r.Method, r.URL.Path, msg)
+			f.reply(w, r, route, code, apiError("Validation Failed: "+msg))
+			return
+		}
+		code, body := f.handleApp(c, a)
+		if items, ok := body.([]map[string]any); ok && code == http.StatusOK {
+			body = f.cursorPage(w, r, items)
+		}
+		f.reply(w, r, route, code, body)
+		return
+	}
 	f.mu.Lock()
 	write, known := f.tokens[tok]
+	if exp, ok := f.expiry[tok]; ok && !f.now().Before(exp) {
+		known = false // an installation token past its expiry
+	}
 	f.mu.Unlock()
 	if !known {
 		f.reply(w, r, route, http.StatusUnauthorized, apiError("Bad credentials"))

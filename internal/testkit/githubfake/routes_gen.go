@@ -113,5 +113,37 @@ func routeTable() []routegen.Route {
 			ResponseRequired: []string{"_links", "assignee", "author_association", "auto_merge", "base", "body", "closed_at", "comments_url", "commits_url", "created_at", "diff_url", "head", "html_url", "id", "issue_url", "labels", "locked", "merge_commit_sha", "merged_at", "milestone", "node_id", "number", "patch_url", "review_comment_url", "review_comments_url", "state", "statuses_url", "title", "updated_at", "url", "user"},
 			ResponseArray:    true,
 		},
+		{
+			OperationID: "apps/create-installation-access-token", Method: "POST", Path: "/app/installations/{installation_id}/access_tokens",
+			PathParams: []routegen.Param{
+				{Name: "installation_id", Type: "integer", Required: true},
+			},
+			Body: []routegen.Param{
+				{Name: "permissions", Type: "object", Required: false},
+				{Name: "repositories", Type: "array", Required: false},
+				{Name: "repository_ids", Type: "array", Required: false},
+			},
+			Statuses:         []int{201, 401, 403, 404, 422},
+			ResponseRequired: []string{"expires_at", "token"},
+		},
+		{
+			OperationID: "apps/list-webhook-deliveries", Method: "GET", Path: "/app/hook/deliveries",
+			QueryParams: []routegen.Param{
+				{Name: "per_page", Type: "integer", Required: false},
+				{Name: "cursor", Type: "string", Required: false},
+				{Name: "status", Type: "string", Required: false, Enum: []string{"success", "failure"}},
+			},
+			Statuses:         []int{200, 400, 422},
+			ResponseRequired: []string{"action", "delivered_at", "duration", "event", "guid", "id", "installation_id", "redelivery", "repository_id", "status", "status_code"},
+			ResponseArray:    true,
+		},
+		{
+			OperationID: "apps/redeliver-webhook-delivery", Method: "POST", Path: "/app/hook/deliveries/{delivery_id}/attempts",
+			PathParams: []routegen.Param{
+				{Name: "delivery_id", Type: "integer", Required: true},
+			},
+			Statuses:         []int{202, 400, 422},
+			ResponseRequired: []string{},
+		},
 	}
 }

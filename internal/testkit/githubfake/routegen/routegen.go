@@ -34,6 +34,11 @@ func Wanted() []Op {
 		{"GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"},
 		{"GET", "/repos/{owner}/{repo}/pulls/{pull_number}"},
 		{"GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"},
+		// runway serve as a GitHub App: installation tokens, and the
+		// reconciler's sweep of missed webhook deliveries.
+		{"POST", "/app/installations/{installation_id}/access_tokens"},
+		{"GET", "/app/hook/deliveries"},
+		{"POST", "/app/hook/deliveries/{delivery_id}/attempts"},
 	}
 }
 
