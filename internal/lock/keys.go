@@ -36,6 +36,10 @@ func PRKey(repository string, number int) string {
 	return "pr/" + repository + "/" + strconv.Itoa(number)
 }
 
+// BranchKey serialises the merges into one branch of one repository (the
+// webhook server's merge promotion, in the order the pushes arrived).
+func BranchKey(repository, ref string) string { return "branch/" + repository + "/" + ref }
+
 // LeaderKey names the lock held by the one active replica of a service
 // (for example "webhook-server").
 func LeaderKey(service string) string { return "leader/" + service }
