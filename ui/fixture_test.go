@@ -110,30 +110,29 @@ func (f *fixture) registerGrid(domain, name string, n, width int) {
 // runner answers attempts in-process: each node writes a string output
 // and a small report file (a real blob in the store). fail names nodes
 // whose attempts fail with a user error carrying message; hold names
-// nodes that wait until release is closed.
+// nodes that wait until their channel is closed.
 type runner struct {
 	s       store.Store
 	dir     string
 	fail    map[string]string
 	out     map[string]string
-	hold    map[string]bool
-	release chan struct{}
+	hold    map[string]chan struct{}
 	mu      sync.Mutex
 	started map[string]bool
 }
 
 func (f *fixture) runner() *runner {
-	return &runner{s: f.s, dir: f.t.TempDir(), fail: map[string]string{}, out: map[string]string{}, hold: map[string]bool{},
-		release: make(chan struct{}), started: map[string]bool{}}
+	return &runner{s: f.s, dir: f.t.TempDir(), fail: map[string]string{}, out: map[string]string{}, hold: map[string]chan struct{}{},
+		started: map[string]bool{}}
 }
 
 func (r *runner) Run(ctx context.Context, a executor.Attempt) (*executor.AttemptResult, error) {
 	r.mu.Lock()
 	r.started[a.NodeID] = true
 	r.mu.Unlock()
-	if r.hold[a.NodeID] {
+	if release, ok := r.hold[a.NodeID]; ok {
 		select {
-		case <-r.release:
+		case <-release:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

@@ -38,7 +38,7 @@ type dagNode struct {
 	Label  string // the ID, shortened to fit the box
 	Status executor.Status
 	Cache  executor.CacheStatus
-	Task   string
+	Task   string // the task name
 	Layer  int
 	X, Y   int
 }
@@ -175,7 +175,7 @@ func layoutDAG(nodes []*executor.NodeRecord) dag {
 		for k, i := range c {
 			n := nodes[i]
 			g.Nodes[i] = dagNode{
-				ID: n.ID, Label: shorten(n.ID, maxLabel), Status: n.Status, Cache: n.Cache, Task: n.Task.String(),
+				ID: n.ID, Label: shorten(n.ID, maxLabel), Status: n.Status, Cache: n.Cache, Task: n.Task.Name,
 				Layer: l, X: margin + l*(nodeW+gapX), Y: margin + offset + k*(nodeH+gapY),
 			}
 		}
