@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/github"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
@@ -22,8 +23,6 @@ type Actor struct {
 	// write, maintain, admin), when the caller resolved it.
 	Permission string `json:"permission,omitempty"`
 }
-
-var permissionRank = map[string]int{"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
 // rule returns the policy rule for promotions into to, and its name.
 func rule(plat *platform.Config, to string) (*platform.PromotionRule, string) {
@@ -112,11 +111,11 @@ func (p *Promoter) checkPolicy(ctx context.Context, req *Request, ents []*regist
 	if need := r.RequiredPermission; need != "" {
 		have := req.Actor.Permission
 		switch {
-		case permissionRank[need] == 0:
+		case !github.KnownPermission(need):
 			refuse(name+".requiredPermission", fmt.Sprintf("unknown permission %q in the platform config", need), "use read, triage, write, maintain or admin")
 		case have == "":
 			refuse(name+".requiredPermission", "the actor's repository permission was not resolved", fmt.Sprintf("promote through the Action or the server, which resolve it from GitHub (%s or higher is needed)", need))
-		case permissionRank[have] < permissionRank[need]:
+		case github.PermissionRank(have) < github.PermissionRank(need):
 			refuse(name+".requiredPermission", fmt.Sprintf("%s has %s permission", req.Actor.Login, have), fmt.Sprintf("%s or higher on the repository", need))
 		default:
 			ev.Rules = append(ev.Rules, name+".requiredPermission")

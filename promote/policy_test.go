@@ -75,6 +75,8 @@ func TestPolicy(t *testing.T) {
 		{"actor not allowed", with(func(r *promote.Request) { r.Actor = promote.Actor{Login: "mallory", Permission: "admin"} }), executor.StatusSucceeded, []string{"actors"}},
 		{"no actor", with(func(r *promote.Request) { r.Actor = promote.Actor{} }), executor.StatusSucceeded, []string{"actors", "requiredPermission"}},
 		{"permission too low", with(func(r *promote.Request) { r.Actor.Permission = "write" }), executor.StatusSucceeded, []string{"requiredPermission"}},
+		// A custom repository role ranks as read, as the PR commands rank it.
+		{"custom role ranks as read", with(func(r *promote.Request) { r.Actor.Permission = "release-bot" }), executor.StatusSucceeded, []string{"requiredPermission"}},
 		{"check failed", with(func(r *promote.Request) { r.Checks = []promote.Check{{Name: "ci/test", Conclusion: "failure"}} }), executor.StatusSucceeded, []string{"requiredChecks"}},
 		{"check missing", with(func(r *promote.Request) { r.Checks = nil }), executor.StatusSucceeded, []string{"requiredChecks"}},
 		{"author's approval does not count", with(func(r *promote.Request) { r.Approvals = []string{"erin", "dave", "DAVE"} }), executor.StatusSucceeded, []string{"approvals"}},

@@ -206,24 +206,3 @@ func (c *Client) Permission(ctx context.Context, owner, repo, user string) (stri
 	}
 	return body.Permission, nil
 }
-
-// PermissionRank orders repository roles: none < read < triage < write <
-// maintain < admin. Unknown roles (custom repository roles) rank as read,
-// the least any role grants.
-func PermissionRank(role string) int {
-	switch role {
-	case "admin":
-		return 5
-	case "maintain":
-		return 4
-	case "write":
-		return 3
-	case "triage":
-		return 2
-	case "read":
-		return 1
-	case "none", "":
-		return 0
-	}
-	return 1
-}

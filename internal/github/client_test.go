@@ -271,15 +271,3 @@ func TestReadOnlyTokenCannotWrite(t *testing.T) {
 		t.Fatalf("a read-only token could not read: %v", err)
 	}
 }
-
-func TestPermissionRank(t *testing.T) {
-	order := []string{"none", "read", "triage", "write", "maintain", "admin"}
-	for i := 1; i < len(order); i++ {
-		if PermissionRank(order[i-1]) >= PermissionRank(order[i]) {
-			t.Errorf("%s should rank below %s", order[i-1], order[i])
-		}
-	}
-	if PermissionRank("custom-role") != PermissionRank("read") {
-		t.Error("a custom role should rank as read")
-	}
-}
