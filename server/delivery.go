@@ -18,8 +18,9 @@ type Delivery struct {
 	// Repo is owner/name.
 	Repo string `json:"repo,omitempty"`
 	// Key orders work: deliveries with the same key run one at a time, in
-	// the order they were received (one pull request: "owner/repo#7"; the
-	// default branch: "owner/repo@refs/heads/main"). Empty: no order.
+	// the order they were received, and it is the lock a replica takes for
+	// them (one pull request: lock.PRKey; the default branch:
+	// lock.BranchKey). Empty: no order.
 	Key string `json:"key,omitempty"`
 	// Head is, for a comment on a pull request, the PR head as runway last
 	// saw it from a pull_request event before the comment arrived ("" when

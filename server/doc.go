@@ -39,7 +39,7 @@
 // # Work
 //
 // Workers (a bound) take deliveries from lanes: one lane per pull request
-// (owner/repo#N: its pull_request events and its comments) and one per
+// (lock.PRKey: its pull_request events and its comments) and one per
 // default branch (merges), first in first out and one at a time per lane;
 // different lanes run in parallel. A comment is filed with the PR head
 // runway last saw from a pull_request event before the comment arrived
@@ -61,8 +61,8 @@
 // With a Locker (a Kubernetes Lease), a worker takes the lane's key before
 // working on it, so one pull request, or one default branch, is worked on
 // by one replica at a time; when a replica dies its Leases expire and its
-// journal is replayed when it returns. The reconciler runs under the lock
-// "reconcile", so one replica sweeps at a time.
+// journal is replayed when it returns. The reconciler runs under
+// lock.LeaderKey("webhook-reconciler"), so one replica sweeps at a time.
 //
 // # Missed deliveries
 //

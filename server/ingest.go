@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/runway-ci/runway/internal/lock"
 )
 
 // MaxBody is GitHub's own cap on a webhook payload: 25 MiB.
@@ -267,7 +269,7 @@ func classify(id, event string, payload []byte) (d *Delivery, prHead string, rel
 		if e.PullRequest == nil || d.Repo == "" {
 			return d, "", false, nil
 		}
-		d.Key = fmt.Sprintf("%s#%d", d.Repo, e.PullRequest.Number)
+		d.Key = lock.PRKey(d.Repo, e.PullRequest.Number)
 		switch e.Action {
 		case "opened", "synchronize", "reopened":
 			return d, e.PullRequest.Head.SHA, true, nil
@@ -282,13 +284,13 @@ func classify(id, event string, payload []byte) (d *Delivery, prHead string, rel
 		if e.Comment.User.Type == "Bot" || !strings.HasPrefix(strings.TrimSpace(e.Comment.Body), "/runway") {
 			return d, "", false, nil // runway's own replies, and comments not addressed to it
 		}
-		d.Key = fmt.Sprintf("%s#%d", d.Repo, e.Issue.Number)
+		d.Key = lock.PRKey(d.Repo, e.Issue.Number)
 		return d, "", true, nil
 	case "push":
 		if e.Repository == nil || d.Repo == "" || e.Deleted || e.Ref != "refs/heads/"+e.Repository.DefaultBranch {
 			return d, "", false, nil
 		}
-		d.Key = d.Repo + "@" + e.Ref
+		d.Key = lock.BranchKey(d.Repo, e.Ref)
 		return d, "", true, nil
 	}
 	return d, "", false, nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/internal/github"
+	"github.com/runway-ci/runway/internal/lock"
 )
 
 // HookDeliveries is what the reconciler needs of GitHub: the App's recent
@@ -57,11 +58,12 @@ func (r *Reconciler) loop(ctx context.Context, s *Server) {
 // Reconcile runs one sweep. With a Locker only one replica sweeps at a time.
 func (s *Server) Reconcile(ctx context.Context, r *Reconciler) (*ReconcileReport, error) {
 	if s.o.locker != nil {
-		unlock, err := s.o.locker.Lock(ctx, "reconcile")
+		held, err := s.o.locker.Acquire(ctx, lock.LeaderKey("webhook-reconciler"))
 		if err != nil {
 			return nil, err
 		}
-		defer unlock()
+		defer func() { _ = held.Release(context.WithoutCancel(ctx)) }()
+		ctx = held.Context()
 	}
 	now := time.Now
 	if r.now != nil {

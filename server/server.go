@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/runway-ci/runway/internal/lock"
 )
 
 // Option configures New.
@@ -30,7 +32,7 @@ type options struct {
 	drainTimeout  time.Duration
 	batchDelay    time.Duration
 	ready         func(context.Context) error
-	locker        Locker
+	locker        lock.Locker
 	reconciler    *Reconciler
 	retention     time.Duration
 	mounts        map[string]http.Handler
@@ -135,9 +137,11 @@ func WithReadiness(check func(context.Context) error) Option {
 	return func(o *options) error { o.ready = check; return nil }
 }
 
-// WithLocker makes replicas take a lock per delivery key (one pull
-// request, one default branch) before working on it.
-func WithLocker(l Locker) Option {
+// WithLocker makes replicas take the lane's lock (lock.PRKey for one pull
+// request, lock.BranchKey for one default branch) before working on a
+// delivery, and the reconciler's (lock.LeaderKey) before a sweep: with a
+// Kubernetes Lease locker, one replica at a time works on one pull request.
+func WithLocker(l lock.Locker) Option {
 	return func(o *options) error { o.locker = l; return nil }
 }
 
@@ -155,12 +159,6 @@ func WithMount(prefix string, h http.Handler) Option {
 		o.mounts[prefix] = h
 		return nil
 	}
-}
-
-// Locker serializes work on one key across replicas. Lock blocks until the
-// caller holds key or ctx ends; unlock gives it back.
-type Locker interface {
-	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // Server is a running webhook server.

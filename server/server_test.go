@@ -235,7 +235,7 @@ func TestFormEncodedAndIgnored(t *testing.T) {
 		t.Fatalf("form-encoded: %d %+v", code, a)
 	}
 	d := <-got
-	if d.Key != "octo/pipelines#7" || !json.Valid(d.Payload) || d.Installation != 42 {
+	if d.Key != "pr/octo/pipelines/7" || !json.Valid(d.Payload) || d.Installation != 42 {
 		t.Fatalf("delivery %+v", d)
 	}
 	for _, p := range []post{
@@ -304,7 +304,7 @@ func TestOrderPerPullRequest(t *testing.T) {
 		}
 	}
 	done.Wait()
-	for _, pr := range []string{"o/r#1", "o/r#2"} {
+	for _, pr := range []string{"pr/o/r/1", "pr/o/r/2"} {
 		for i, id := range order[pr] {
 			if want := fmt.Sprintf("pr%s-%02d", pr[len(pr)-1:], i); id != want {
 				t.Fatalf("%s ran %v, out of order", pr, order[pr])

@@ -25,12 +25,17 @@ func (s *Server) worker(ctx context.Context) {
 func (s *Server) work(ctx context.Context, d *Delivery) {
 	log := s.log.With("delivery", d.ID, "event", d.Event, "action", d.Action, "repo", d.Repo)
 	if s.o.locker != nil && d.Key != "" {
-		unlock, err := s.o.locker.Lock(ctx, d.Key)
+		held, err := s.o.locker.Acquire(ctx, d.Key)
 		if err != nil {
-			log.Warn("not taking the lock; the delivery stays in the journal", "key", d.Key, "err", err)
+			log.Warn("could not take the lane's lock; the delivery stays in the journal", "key", d.Key, "err", err)
 			return
 		}
-		defer unlock()
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = held.Release(rctx)
+		}()
+		ctx = held.Context() // ends if the lock is lost: the work stops, and is retried
 	}
 	for {
 		if d.Attempts >= s.o.maxAttempts {
