@@ -77,7 +77,9 @@ func New(t testing.TB, allow func(token string) bool) *Host {
 }
 
 // Path is the bare repository of owner/name.
-func (h *Host) Path(fullName string) string { return filepath.Join(h.Root, filepath.FromSlash(fullName)+".git") }
+func (h *Host) Path(fullName string) string {
+	return filepath.Join(h.Root, filepath.FromSlash(fullName)+".git")
+}
 
 // Push pushes refspecs from the repository in dir to owner/name, creating
 // it on first use (as `git push` to GitHub would; refs/pull/N/head is
