@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/version"
 )
 
 // An entity manifest is reproducible: identical content gives identical
@@ -17,7 +18,7 @@ import (
 // the version, never the wall clock, and the registration time lives in an
 // audit record: a referrer of the entity manifest (artifactType
 // ArtifactTypeRegistration) whose annotation store.AnnotationRegistered
-// holds it.
+// holds it, and store.AnnotationRunwayVersion the runway that registered it.
 
 // ArtifactTypeRegistration is the artifactType of a registration record.
 const ArtifactTypeRegistration = "application/vnd.runway.registration.v1+json"
@@ -34,7 +35,8 @@ func writeRegistration(ctx context.Context, s store.Store, repo string, subject 
 		ArtifactType: ArtifactTypeRegistration,
 		Layers:       []store.Blob{{MediaType: store.MediaTypeEmptyJSON, Data: store.EmptyJSON}},
 		Subject:      &sub,
-		Annotations:  map[string]string{store.AnnotationRegistered: t.UTC().Format(time.RFC3339Nano)},
+		Annotations: map[string]string{store.AnnotationRegistered: t.UTC().Format(time.RFC3339Nano),
+			store.AnnotationRunwayVersion: version.String()},
 	})
 	if err != nil {
 		return fmt.Errorf("writing the registration record of %s@%s: %w", repo, subject.Digest, err)

@@ -85,6 +85,12 @@ const (
 // so that identical content gives identical bytes.
 const AnnotationRegistered = "dev.runway.registered"
 
+// AnnotationRunwayVersion is the version of the runway (internal/version)
+// that wrote something: on a registration record, the runway that
+// registered the entity; as an image config label, the runway that built
+// the image.
+const AnnotationRunwayVersion = "dev.runway.runwayVersion"
+
 // Lock claims of the registry claim protocol (package lock).
 const (
 	AnnotationLockKey    = "dev.runway.lock.key"
