@@ -40,6 +40,9 @@ const (
 	LabelExecution = "runway.dev/execution"
 	LabelNode      = "runway.dev/node"
 	LabelAttempt   = "runway.dev/attempt"
+	// LabelLock is the lock key (through LabelValue) on each Lease the
+	// Kubernetes Locker takes, for kubectl get leases -l.
+	LabelLock = "runway.dev/lock"
 )
 
 // Annotation keys.
@@ -55,6 +58,8 @@ const (
 	// AnnotationEntityDigest is the digest of the entity manifest a CronJob
 	// runs.
 	AnnotationEntityDigest = "runway.dev/entity-digest"
+	// AnnotationLockKey is a Lease's lock key in full.
+	AnnotationLockKey = "runway.dev/lock-key"
 )
 
 var labelUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -43,6 +43,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/runway-ci/runway/internal/kubenames"
 	"github.com/runway-ci/runway/internal/lock"
 )
 
@@ -53,10 +54,6 @@ const (
 	backoffMin       = 25 * time.Millisecond
 	backoffMax       = 500 * time.Millisecond
 )
-
-// LabelKey is the label holding the (truncated, sanitised) lock key on
-// each Lease, for kubectl get leases -l.
-const LabelKey = "runway.dev/lock"
 
 // Locker takes Leases in one namespace. Create it with New.
 type Locker struct {
@@ -155,8 +152,8 @@ func (l *Locker) Acquire(ctx context.Context, key string) (lock.Held, error) {
 		switch {
 		case apierrors.IsNotFound(err):
 			le := &coordv1.Lease{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: l.namespace, Labels: map[string]string{LabelKey: labelValue(key)},
-					Annotations: map[string]string{"runway.dev/lock-key": key}},
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: l.namespace, Labels: map[string]string{kubenames.LabelLock: kubenames.LabelValue(key)},
+					Annotations: map[string]string{kubenames.AnnotationLockKey: key}},
 				Spec: coordv1.LeaseSpec{HolderIdentity: &l.holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
 			}
 			got, err := leases.Create(ctx, le, metav1.CreateOptions{})
@@ -219,14 +216,6 @@ func jittered(cur time.Duration) (wait, next time.Duration) {
 	wait = cur - time.Duration(mrand.Int64N(int64(cur)/2+1))
 	next = min(cur*2, backoffMax)
 	return wait, next
-}
-
-func labelValue(key string) string {
-	v := strings.Trim(unsafeChars.ReplaceAllString(strings.ToLower(key), "-"), "-")
-	if len(v) > 63 {
-		v = strings.Trim(v[:63], "-")
-	}
-	return v
 }
 
 type held struct {

@@ -200,7 +200,7 @@ func testArtifactRoundTrip(t *testing.T, s store.Store) {
 			{MediaType: "application/vnd.runway.entity.v1+json", Data: []byte(`{"name":"prepare"}`), Annotations: map[string]string{"k": "v"}},
 			{MediaType: "application/octet-stream", Data: bytes.Repeat([]byte{0, 1, 2, 3}, 1000)},
 		},
-		Annotations: map[string]string{"org.opencontainers.image.revision": "abc"},
+		Annotations: map[string]string{store.AnnotationRevision: "abc"},
 	}
 	desc, err := store.PutArtifact(ctx, s, "p/dev/task/prepare", "0123456789012345678901234567890123456789", a)
 	if err != nil {
@@ -213,7 +213,7 @@ func testArtifactRoundTrip(t *testing.T, s store.Store) {
 	if got.Digest != desc.Digest {
 		t.Fatalf("GetArtifact digest %s, PutArtifact said %s", got.Digest, desc.Digest)
 	}
-	if m.ArtifactType != a.ArtifactType || m.Annotations["org.opencontainers.image.revision"] != "abc" || len(m.Layers) != 2 {
+	if m.ArtifactType != a.ArtifactType || m.Annotations[store.AnnotationRevision] != "abc" || len(m.Layers) != 2 {
 		t.Fatalf("GetArtifact manifest = %+v", m)
 	}
 	if m.Layers[0].Annotations["k"] != "v" {
