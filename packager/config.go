@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/internal/version"
 )
 
 // DefaultPath is the PATH an image gets when its base sets none (Docker's
@@ -15,7 +18,8 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // imageConfig derives the image config from the base's: runway's env on top
 // of the base env, runway as the entrypoint, a fixed creation time. The
-// working directory, user, labels and history of the base are kept.
+// working directory, user, labels and history of the base are kept, and a
+// label names the runway version that built the image.
 func imageConfig(base *v1.ConfigFile, env map[string]string) *v1.ConfigFile {
 	cfg := base.DeepCopy()
 	cfg.Created = v1.Time{Time: layerTime}
@@ -26,6 +30,11 @@ func imageConfig(base *v1.ConfigFile, env map[string]string) *v1.ConfigFile {
 	// cleared.
 	cfg.Config.Entrypoint = []string{RunwayPath}
 	cfg.Config.Cmd = nil
+	// The runway that built the image, next to the base's own labels.
+	if cfg.Config.Labels == nil {
+		cfg.Config.Labels = map[string]string{}
+	}
+	cfg.Config.Labels[store.AnnotationRunwayVersion] = version.String()
 	return cfg
 }
 
