@@ -9,42 +9,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	git "github.com/go-git/go-git/v5"
-	gogithub "github.com/google/go-github/v60/github"
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/github"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
-	"github.com/runway-ci/runway/internal/store/storeopen"
+	"github.com/runway-ci/runway/internal/version"
+	"github.com/runway-ci/runway/prbot"
 )
 
-// GitHub is what the Action asks of GitHub; *github.Client implements it.
-type GitHub interface {
-	Comments(ctx context.Context, owner, repo string, number int) ([]github.Comment, error)
-	CreateComment(ctx context.Context, owner, repo string, number int, body string) (github.Comment, error)
-	EditComment(ctx context.Context, owner, repo string, id int64, body string) (github.Comment, error)
-	React(ctx context.Context, owner, repo string, commentID int64, content string) error
-	SetStatus(ctx context.Context, owner, repo, sha string, s github.Status) error
-	PullRequest(ctx context.Context, owner, repo string, number int) (*github.PullRequest, error)
-	PullRequestsForCommit(ctx context.Context, owner, repo, sha string) ([]*github.PullRequest, error)
-	Permission(ctx context.Context, owner, repo, user string) (string, error)
-}
+// GitHub is what the Action asks of GitHub (prbot.GitHub);
+// *github.Client implements it.
+type GitHub = prbot.GitHub
 
 // StatusContext is the name of runway's commit status.
-const StatusContext = "runway"
+const StatusContext = prbot.StatusContext
 
 // Option configures Run.
 type Option func(*options) error
 
 type options struct {
-	getenv   func(string) string
-	stdout   io.Writer
-	log      *slog.Logger
-	gh       GitHub
-	pipeline Pipeline
+	getenv  func(string) string
+	stdout  io.Writer
+	log     *slog.Logger
+	gh      GitHub
+	project *flow.Project
 }
 
 // WithGetenv sets where inputs and the runner's variables are read
@@ -86,9 +77,10 @@ func WithGitHub(gh GitHub) Option {
 	return func(o *options) error { o.gh = gh; return nil }
 }
 
-// WithPipeline replaces the FlowPipeline built from the inputs.
-func WithPipeline(p Pipeline) Option {
-	return func(o *options) error { o.pipeline = p; return nil }
+// WithProject replaces the project opened from the platform-config and
+// store inputs.
+func WithProject(p *flow.Project) Option {
+	return func(o *options) error { o.project = p; return nil }
 }
 
 // Inputs are the action's inputs (action.yml).
@@ -97,23 +89,21 @@ type Inputs struct {
 	Store            string
 	Domain           string
 	Run              string
+	RunInputs        []prbot.KV
 	Token            string
 	WorkingDirectory string
 }
 
 // runner holds one invocation's state.
 type runner struct {
-	a        *githubactions.Action
-	getenv   func(string) string
-	log      *slog.Logger
-	gh       GitHub
-	pipeline Pipeline
-	plat     *platform.Config
-	in       Inputs
-	dir      string // the checkout (working-directory), absolute
-	owner    string
-	repo     string
-	runURL   string
+	a       *githubactions.Action
+	getenv  func(string) string
+	log     *slog.Logger
+	gh      GitHub
+	project *flow.Project
+	in      Inputs
+	dir     string // the checkout (working-directory), absolute
+	runURL  string
 }
 
 // Run is the Action's entry point: it reads the inputs (INPUT_*), the
@@ -128,30 +118,35 @@ func Run(ctx context.Context, opts ...Option) error {
 			return err
 		}
 	}
-	r := &runner{getenv: o.getenv, log: o.log, gh: o.gh, pipeline: o.pipeline}
+	r := &runner{getenv: o.getenv, log: o.log, gh: o.gh, project: o.project}
 	r.a = githubactions.New(githubactions.WithGetenv(o.getenv), githubactions.WithWriter(o.stdout))
+	name := r.getenv("GITHUB_EVENT_NAME")
+	// The event name first: an event runway does not handle is a notice,
+	// whatever its payload.
+	if !prbot.Handles(name) {
+		r.a.Noticef("runway acts on %s events, not %q: nothing to do", strings.Join(prbot.Events, ", "), name)
+		return nil
+	}
 	if err := r.setup(); err != nil {
 		r.a.Errorf("%s", err)
 		return err
 	}
-	name := r.getenv("GITHUB_EVENT_NAME")
 	payload, err := os.ReadFile(r.getenv("GITHUB_EVENT_PATH"))
 	if err != nil {
 		return fmt.Errorf("reading the event payload (GITHUB_EVENT_PATH): %w", err)
 	}
-	ev, err := gogithub.ParseWebHook(name, payload)
-	if err != nil {
-		return fmt.Errorf("parsing the %q event payload: %w", name, err)
+	bot := &prbot.Bot{Project: r.project, GitHub: r.gh, Workspace: prbot.Checkout{Dir: r.dir}, Report: reporter{r},
+		Domain: r.in.Domain, Run: r.in.Run, RunInputs: r.in.RunInputs, RunURL: r.runURL, Log: r.log}
+	ev := prbot.Event{Name: name, Payload: payload}
+	if name == "issue_comment" {
+		// A comment's command is pinned to the commit the workflow checked
+		// out for it (refs/pull/N/head when the comment was made).
+		if ev.Head, err = (prbot.Checkout{Dir: r.dir}).Head(); err != nil {
+			r.a.Errorf("%s", err)
+			return err
+		}
 	}
-	switch ev := ev.(type) {
-	case *gogithub.PullRequestEvent:
-		return r.pullRequest(ctx, ev)
-	case *gogithub.IssueCommentEvent:
-		return r.issueComment(ctx, ev)
-	case *gogithub.PushEvent:
-		return r.push(ctx, ev)
-	}
-	return fmt.Errorf("runway's Action handles pull_request, issue_comment and push events, not %q", name)
+	return bot.Handle(ctx, ev)
 }
 
 func (r *runner) setup() error {
@@ -163,6 +158,11 @@ func (r *runner) setup() error {
 		Token:            r.a.GetInput("github-token"),
 		WorkingDirectory: r.a.GetInput("working-directory"),
 	}
+	kvs, err := parseRunInputs(r.a.GetInput("run-inputs"))
+	if err != nil {
+		return err
+	}
+	in.RunInputs = kvs
 	if in.Token != "" {
 		r.a.AddMask(in.Token)
 	}
@@ -191,9 +191,7 @@ func (r *runner) setup() error {
 	if _, ok := plat.Domain(in.Domain); !ok {
 		return fmt.Errorf("the domain input %q is not a domain of the platform config (%s)", in.Domain, strings.Join(plat.DomainNames(), ", "))
 	}
-	r.plat = plat
 	full := r.getenv("GITHUB_REPOSITORY")
-	r.owner, r.repo, _ = strings.Cut(full, "/")
 	if server, id := r.getenv("GITHUB_SERVER_URL"), r.getenv("GITHUB_RUN_ID"); server != "" && id != "" && full != "" {
 		r.runURL = fmt.Sprintf("%s/%s/actions/runs/%s", server, full, id)
 	}
@@ -204,47 +202,18 @@ func (r *runner) setup() error {
 		}
 		r.gh = c
 	}
-	if r.pipeline == nil {
+	if r.project == nil {
 		storeSpec := in.Store
-		if storeSpec == "" {
-			storeSpec = plat.Store
-		}
 		if s, ok := strings.CutPrefix(storeSpec, "file://"); ok && !filepath.IsAbs(s) {
 			storeSpec = "file://" + abs(s)
 		}
-		maxAfter, err := time.ParseDuration(plat.Registry.MaxRetryAfter)
+		p, err := flow.Open(flow.OpenRequest{Platform: plat, Store: storeSpec, Getenv: r.getenv, Log: r.log, RunwayVersion: version.String()})
 		if err != nil {
-			return fmt.Errorf("platform config: registry.maxRetryAfter: %q is not a duration", plat.Registry.MaxRetryAfter)
+			return err
 		}
-		st, err := storeopen.Open(storeSpec, storeopen.WithLogger(r.log), storeopen.WithGetenv(r.getenv),
-			storeopen.WithRetryMax(plat.Registry.RetryMax), storeopen.WithParallelism(plat.Registry.Parallelism),
-			storeopen.WithInsecure(plat.Registry.Insecure), storeopen.WithMaxRetryAfter(maxAfter))
-		if err != nil {
-			return fmt.Errorf("opening the store %q: %w", storeSpec, err)
-		}
-		r.pipeline = NewFlowPipeline(plat, st, r.log, "")
+		r.project = p
 	}
 	return nil
-}
-
-// repoFrom fills owner/repo from the payload when GITHUB_REPOSITORY is unset.
-func (r *runner) repoFrom(repo *gogithub.Repository) {
-	if r.owner == "" || r.repo == "" {
-		r.owner, r.repo = repo.GetOwner().GetLogin(), repo.GetName()
-	}
-}
-
-// checkoutHead returns the commit the checkout is at.
-func (r *runner) checkoutHead() (string, error) {
-	g, err := git.PlainOpenWithOptions(r.dir, &git.PlainOpenOptions{DetectDotGit: true})
-	if err != nil {
-		return "", fmt.Errorf("opening the checkout %s: %w (add actions/checkout before runway)", r.dir, err)
-	}
-	h, err := g.Head()
-	if err != nil {
-		return "", fmt.Errorf("reading HEAD of the checkout %s: %w", r.dir, err)
-	}
-	return h.Hash().String(), nil
 }
 
 // annotate turns validation errors into file annotations, and any other
@@ -293,41 +262,26 @@ func (r *runner) annotationPath(file string) string {
 	return file
 }
 
-func (r *runner) setStatus(ctx context.Context, sha, state, desc string) {
-	if err := r.gh.SetStatus(ctx, r.owner, r.repo, sha, github.Status{State: state, Context: StatusContext, Description: desc, TargetURL: r.runURL}); err != nil {
-		r.a.Warningf("setting the runway commit status: %s", err)
-	}
-}
+// reporter is the Action's prbot.Reporter: step outputs, the job
+// summary, and annotations.
+type reporter struct{ r *runner }
 
-func (r *runner) react(ctx context.Context, id int64, content string) {
-	if err := r.gh.React(ctx, r.owner, r.repo, id, content); err != nil {
-		r.a.Warningf("reacting to comment %d: %s", id, err)
-	}
-}
+func (p reporter) Output(name, value string) { p.r.a.SetOutput(name, value) }
+func (p reporter) Summary(md string)         { p.r.a.AddStepSummary(md) }
+func (p reporter) Notice(msg string)         { p.r.a.Noticef("%s", msg) }
+func (p reporter) Warning(msg string)        { p.r.a.Warningf("%s", msg) }
+func (p reporter) Error(err error)           { p.r.annotate(err) }
 
-// upsertSticky edits runway's sticky comment on the PR, or posts it.
-func (r *runner) upsertSticky(ctx context.Context, number int, body string) error {
-	comments, err := r.gh.Comments(ctx, r.owner, r.repo, number)
-	if err != nil {
-		return err
-	}
-	for _, c := range comments {
-		if strings.HasPrefix(c.Body, stickyMarker) && trustedAuthor(c) {
-			_, err := r.gh.EditComment(ctx, r.owner, r.repo, c.ID, body)
-			return err
+// parseRunInputs reads the run-inputs input: one NAME=VALUE per line (or
+// separated by spaces), as `/runway run` takes them.
+func parseRunInputs(text string) ([]prbot.KV, error) {
+	var out []prbot.KV
+	for _, f := range strings.Fields(text) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("the run-inputs input: %q is not NAME=VALUE (one per line, such as rows=5000)", f)
 		}
+		out = append(out, prbot.KV{Key: k, Value: v})
 	}
-	_, err = r.gh.CreateComment(ctx, r.owner, r.repo, number, body)
-	return err
-}
-
-// trustedAuthor: the sticky comment is runway's if a bot (GITHUB_TOKEN's
-// github-actions[bot], an App) or someone with write access (a personal
-// token) wrote it, never an outside commenter who pasted the marker.
-func trustedAuthor(c github.Comment) bool {
-	switch c.Author {
-	case "OWNER", "COLLABORATOR":
-		return true
-	}
-	return c.Bot
+	return out, nil
 }

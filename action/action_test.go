@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/testkit/githubfake"
+	"github.com/runway-ci/runway/prbot"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -20,7 +22,7 @@ const prNumber = 2 // the number in GitHub's pull_request example
 func stickyComments(w *world) []githubfake.Comment {
 	var out []githubfake.Comment
 	for _, c := range w.gh.Comments(exampleRepo, prNumber) {
-		if strings.HasPrefix(c.Body, stickyMarker) {
+		if strings.HasPrefix(c.Body, prbot.StickyMarker) {
 			out = append(out, c)
 		}
 	}
@@ -202,8 +204,8 @@ func TestActionMergePromotes(t *testing.T) {
 		wantPath   string
 		wantVerson func(head, merge string) string
 	}{
-		{"merge tree equals the head tree", false, MergePromotedHead, func(h, m string) string { return h }},
-		{"base moved", true, MergeRegisteredMerge, func(h, m string) string { return m }},
+		{"merge tree equals the head tree", false, flow.MergePromoteHead, func(h, m string) string { return h }},
+		{"base moved", true, flow.MergeRegisterMerge, func(h, m string) string { return m }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, base := newWorld(t)

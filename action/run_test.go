@@ -1,16 +1,18 @@
 package action
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"context"
 	"github.com/runway-ci/runway/executor/exectask"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
 	"github.com/runway-ci/runway/internal/testkit/githubfake"
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 )
 
 // TestMain lets the local executor run this test binary as `runway
@@ -20,7 +22,14 @@ func TestMain(m *testing.M) {
 		open := func(ctx context.Context, ref string) (store.Store, error) { return storeopen.Open(ref) }
 		os.Exit(exectask.Main(context.Background(), os.Args[2:], os.Stdout, os.Stderr, exectask.WithOpener(open)))
 	}
-	os.Exit(m.Run())
+	done, err := testenv.UseStaticRunwayBinary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building a static runway stand-in:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	done()
+	os.Exit(code)
 }
 
 // TestActionRuns: the run input executes a launch plan after registering

@@ -31,14 +31,14 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 	}
 	dir := gitRepo(t)
 	head := runGit(t, dir, "rev-parse", "HEAD")
-	var pr *PackageReport
-	rep, err := Register(ctx, RegisterRequest{Repo: dir, Domain: "development", Head: head, Store: s,
-		Package: PackageFunc(PackageRequest{Repo: dir, Head: head, Store: s}, &pr)})
+	proj := NewProject(s, nil, nil)
+	pr, err := PR(ctx, proj, PRRequest{Repo: dir, Domain: "development", Head: head})
+	rep := pr.Register
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pr.Image.Built || !pr.Bundle.Uploaded || len(rep.Entities) != 6 {
-		t.Fatalf("image %+v bundle %+v entities %d", pr.Image, pr.Bundle, len(rep.Entities))
+	if !pr.Package.Image.Built || !pr.Package.Bundle.Uploaded || len(rep.Entities) != 6 {
+		t.Fatalf("image %+v bundle %+v entities %d", pr.Package.Image, pr.Package.Bundle, len(rep.Entities))
 	}
 	inspect := func(ref string) map[string]any {
 		t.Helper()
@@ -62,13 +62,13 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 		t.Errorf("image layers %v, want dependencies + runway", layers)
 	}
 	// The bundle artifact.
-	hex := strings.TrimPrefix(pr.Bundle.Digest, "sha256:")
+	hex := strings.TrimPrefix(pr.Package.Bundle.Digest, "sha256:")
 	b := inspect(reg.Host + "/runway/house-prices/bundle:" + store.BundleTag(hex))
 	if b["artifactType"] != fastreg.ArtifactType {
 		t.Errorf("bundle artifactType %v", b["artifactType"])
 	}
 	bann, _ := b["annotations"].(map[string]any)
-	if bann[store.AnnotationBundleDigest] != pr.Bundle.Digest {
+	if bann[store.AnnotationBundleDigest] != pr.Package.Bundle.Digest {
 		t.Errorf("bundle annotations %v", bann)
 	}
 	// The bundle comes back, verified and extracted.
@@ -81,15 +81,14 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 	}
 	// Idempotent: nothing new reaches the registry.
 	before := reg.Requests(t, "PATCH", "/blobs/uploads/") + reg.Requests(t, "PUT", "/blobs/uploads/")
-	rep, err = Register(ctx, RegisterRequest{Repo: dir, Domain: "development", Head: head, Store: s,
-		Package: PackageFunc(PackageRequest{Repo: dir, Head: head, Store: s}, &pr)})
+	pr, err = PR(ctx, proj, PRRequest{Repo: dir, Domain: "development", Head: head})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if after := reg.Requests(t, "PATCH", "/blobs/uploads/") + reg.Requests(t, "PUT", "/blobs/uploads/"); after != before {
 		t.Errorf("re-registering sent %d blob data requests to the registry", after-before)
 	}
-	for _, e := range rep.Entities {
+	for _, e := range pr.Register.Entities {
 		if e.Status != "unchanged" {
 			t.Errorf("again: %+v", e)
 		}

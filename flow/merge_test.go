@@ -60,17 +60,14 @@ func TestOnMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	plat := platform.Default()
-	p, err := promote.New(s, plat)
-	if err != nil {
-		t.Fatal(err)
-	}
+	proj := flow.NewProject(s, plat, nil)
 	pr := func(branch, body string) string {
 		git(t, dir, "checkout", "-q", "-b", branch, "main")
 		write(t, dir, "msg.txt", body)
 		git(t, dir, "commit", "-q", "-am", branch)
 		head := git(t, dir, "rev-parse", "HEAD")
 		// The PR pipeline registers the head into development.
-		if _, err := flow.Register(ctx, flow.RegisterRequest{Repo: dir, Domain: "development", Store: s, Platform: plat}); err != nil {
+		if _, err := flow.PR(ctx, proj, flow.PRRequest{Repo: dir, Domain: "development"}); err != nil {
 			t.Fatal(err)
 		}
 		git(t, dir, "checkout", "-q", "main")
@@ -79,8 +76,8 @@ func TestOnMerge(t *testing.T) {
 	run := func(head string) *flow.MergeReport {
 		t.Helper()
 		merge := git(t, dir, "rev-parse", "HEAD")
-		rep, err := flow.OnMerge(ctx, flow.MergeRequest{Repo: dir, MergeSHA: merge, PRHead: head, Promoter: p,
-			Register: flow.RegisterRequest{Store: s, Platform: plat}, Promote: promote.Request{Project: "merging", Actor: promote.Actor{Login: "merger"}, PR: &promote.PR{Number: 1}}})
+		rep, err := flow.Merge(ctx, proj, flow.MergeRequest{Repo: dir, MergeSHA: merge, PRHead: head,
+			Promote: promote.Request{Project: "merging", Actor: promote.Actor{Login: "merger"}, PR: &promote.PR{Number: 1}}})
 		if err != nil {
 			t.Fatalf("on merge of %s: %v", head[:8], err)
 		}
@@ -107,7 +104,7 @@ func TestOnMerge(t *testing.T) {
 	git(t, dir, "merge", "-q", "--no-ff", "-m", "merge pr2", "pr2")
 	merge := git(t, dir, "rev-parse", "HEAD")
 	rep = run(h2)
-	if rep.Path != flow.MergeRegisterMerge || rep.Version != merge || rep.Registration == nil || rep.Registration.Version != merge {
+	if rep.Path != flow.MergeRegisterMerge || rep.Version != merge || rep.Registration == nil || rep.Registration.Register.Version != merge {
 		t.Fatalf("second merge: %+v", rep)
 	}
 	st, err := registrar.Get(ctx, s, registrar.ID{Project: "merging", Domain: "staging", Kind: registrar.KindWorkflow, Name: "greet", Version: merge})
@@ -119,11 +116,11 @@ func TestOnMerge(t *testing.T) {
 	}
 
 	// Bad input: an unknown PR head, and a checkout not at the merge commit.
-	if _, err := flow.OnMerge(ctx, flow.MergeRequest{Repo: dir, MergeSHA: merge, PRHead: strings.Repeat("0", 40), Promoter: p, Register: flow.RegisterRequest{Store: s, Platform: plat}}); err == nil || !strings.Contains(err.Error(), "fetch it first") {
+	if _, err := flow.Merge(ctx, proj, flow.MergeRequest{Repo: dir, MergeSHA: merge, PRHead: strings.Repeat("0", 40)}); err == nil || !strings.Contains(err.Error(), "fetch it first") {
 		t.Fatalf("unknown head: %v", err)
 	}
 	git(t, dir, "checkout", "-q", h1)
-	if rep, err := flow.OnMerge(ctx, flow.MergeRequest{Repo: dir, MergeSHA: merge, PRHead: h2, Promoter: p, Register: flow.RegisterRequest{Store: s, Platform: plat}, Promote: promote.Request{Project: "merging"}}); err == nil || !strings.Contains(err.Error(), "check out the merge commit") || rep.Path != flow.MergeRegisterMerge {
+	if rep, err := flow.Merge(ctx, proj, flow.MergeRequest{Repo: dir, MergeSHA: merge, PRHead: h2, Promote: promote.Request{Project: "merging"}}); err == nil || !strings.Contains(err.Error(), "check out the merge commit") || rep.Path != flow.MergeRegisterMerge {
 		t.Fatalf("wrong checkout: %v", err)
 	}
 }

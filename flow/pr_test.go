@@ -74,21 +74,20 @@ func TestPRScenario(t *testing.T) {
 	dir := gitRepo(t)
 	first := runGit(t, dir, "rev-parse", "HEAD")
 
-	register := func(base, head string) (*RegisterReport, *PackageReport) {
+	proj := NewProject(s, nil, nil)
+	register := func(base, head string) (*RegisterReport, *PRReport) {
 		t.Helper()
-		var pr *PackageReport
-		req := PackageRequest{Repo: dir, Base: base, Head: head, Store: s}
-		rep, err := Register(ctx, RegisterRequest{Repo: dir, Domain: "development", Head: head, Store: s, Package: PackageFunc(req, &pr)})
+		pr, err := PR(ctx, proj, PRRequest{Repo: dir, Domain: "development", Base: base, Head: head})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rep, pr
+		return pr.Register, pr
 	}
 
 	// The first registration builds the image and the bundle.
 	rep, pr := register(first, first)
-	if !pr.Image.Built || !pr.Bundle.Uploaded || len(rep.Entities) != 6 {
-		t.Fatalf("first: %+v %+v", pr.Image, pr.Bundle)
+	if !pr.Package.Image.Built || !pr.Package.Bundle.Uploaded || len(rep.Entities) != 6 {
+		t.Fatalf("first: %+v %+v", pr.Package.Image, pr.Package.Bundle)
 	}
 	for _, e := range rep.Entities {
 		if e.Status != registrar.StatusCreated {
@@ -99,7 +98,7 @@ func TestPRScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.Entity.Task.Image != pr.Image.Ref || task.Entity.Task.Bundle != pr.Bundle.Digest || !strings.Contains(task.Entity.Task.Image, "@sha256:") {
+	if task.Entity.Task.Image != pr.Package.Image.Ref || task.Entity.Task.Bundle != pr.Package.Bundle.Digest || !strings.Contains(task.Entity.Task.Image, "@sha256:") {
 		t.Errorf("task does not carry the image and bundle digests: %+v", task.Entity.Task)
 	}
 
@@ -120,8 +119,8 @@ func TestPRScenario(t *testing.T) {
 	depSHA := commit(t, dir, "deps")
 	before = reg.UploadedBytes()
 	_, pr = register(first, depSHA)
-	if pr.Plan.Decision != plan.Image || !pr.Image.Built {
-		t.Errorf("dependency change: decision %s, image %+v, reasons %+v", pr.Plan.Decision, pr.Image, pr.Plan.Reasons)
+	if pr.Plan.Decision != plan.Image || !pr.Package.Image.Built {
+		t.Errorf("dependency change: decision %s, image %+v, reasons %+v", pr.Plan.Decision, pr.Package.Image, pr.Plan.Reasons)
 	}
 	if !strings.Contains(reasonText(pr.Plan), "requirements.txt") {
 		t.Errorf("reasons do not name requirements.txt: %+v", pr.Plan.Reasons)
@@ -135,11 +134,11 @@ func TestPRScenario(t *testing.T) {
 	before = reg.UploadedBytes()
 	blobUploads := reg.Requests("PUT", storetest.KindUpload)
 	rep, pr = register(depSHA, codeSHA)
-	if pr.Plan.Decision != plan.Bundle || pr.Image.Built || !pr.Image.Reused || !pr.Bundle.Uploaded {
-		t.Errorf("code change: decision %s, image %+v, bundle %+v", pr.Plan.Decision, pr.Image, pr.Bundle)
+	if pr.Plan.Decision != plan.Bundle || pr.Package.Image.Built || !pr.Package.Image.Reused || !pr.Package.Bundle.Uploaded {
+		t.Errorf("code change: decision %s, image %+v, bundle %+v", pr.Plan.Decision, pr.Package.Image, pr.Package.Bundle)
 	}
 	codeBytes := reg.UploadedBytes() - before
-	want := bundleLayerSize(t, s, pr.Bundle.Digest) + entityBytes(t, s, rep)
+	want := bundleLayerSize(t, s, pr.Package.Bundle.Digest) + entityBytes(t, s, rep)
 	if codeBytes != want {
 		t.Errorf("code change uploaded %d bytes, want exactly the bundle layer and the entities: %d", codeBytes, want)
 	}
@@ -153,8 +152,8 @@ func TestPRScenario(t *testing.T) {
 	docSHA := commit(t, dir, "docs")
 	before = reg.UploadedBytes()
 	rep, pr = register(codeSHA, docSHA)
-	if pr.Plan.Decision != plan.None || pr.Image.Built || pr.Bundle.Uploaded {
-		t.Errorf("docs change: decision %s, image %+v, bundle %+v", pr.Plan.Decision, pr.Image, pr.Bundle)
+	if pr.Plan.Decision != plan.None || pr.Package.Image.Built || pr.Package.Bundle.Uploaded {
+		t.Errorf("docs change: decision %s, image %+v, bundle %+v", pr.Plan.Decision, pr.Package.Image, pr.Package.Bundle)
 	}
 	if d := reg.UploadedBytes() - before; d != entityBytes(t, s, rep) {
 		t.Errorf("docs change uploaded %d bytes, want only the new version's entities (%d)", d, entityBytes(t, s, rep))

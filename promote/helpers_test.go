@@ -10,7 +10,6 @@ import (
 
 	"github.com/runway-ci/runway"
 	"github.com/runway-ci/runway/fastreg"
-	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
@@ -60,29 +59,45 @@ func commitAll(t testing.TB, dir, msg string) string {
 	return h.String()
 }
 
+// registered is what register wrote.
+type registered struct {
+	Version  string
+	Bundle   string
+	Entities []registrar.Result
+}
+
 // register registers the repository at its HEAD into domain with a real
-// code bundle (fastreg), as `runway register` does.
-func register(t testing.TB, s store.Store, dir, domain string) *flow.RegisterReport {
+// code bundle (fastreg), as `runway register` does, through the domain
+// packages alone (promote's tests sit below the flow).
+func register(t testing.TB, s store.Store, dir, domain string) *registered {
 	t.Helper()
 	ctx := context.Background()
-	rep, err := flow.Register(ctx, flow.RegisterRequest{
-		Repo: dir, Domain: domain, Store: s, Platform: platform.Default(),
-		Package: func(ctx context.Context, sp *spec.Spec, v registrar.VersionInfo) (registrar.Build, error) {
-			b, err := fastreg.Build(ctx, dir, fastreg.WithRevision(v.Commit), fastreg.WithExclude(sp.Bundle.Exclude...))
-			if err != nil {
-				return registrar.Build{}, err
-			}
-			defer b.Close()
-			if _, err := fastreg.Push(ctx, s, sp.Project, b); err != nil {
-				return registrar.Build{}, err
-			}
-			return registrar.Build{Version: v.Version, Bundle: b.Digest.String()}, nil
-		},
-	})
+	fail := func(err error) { t.Fatalf("registering %s into %s: %v", dir, domain, err) }
+	sp, err := spec.Load(dir)
 	if err != nil {
-		t.Fatalf("registering %s into %s: %v", dir, domain, err)
+		fail(err)
 	}
-	return rep
+	v, err := registrar.ResolveCommit(dir, "HEAD")
+	if err != nil {
+		fail(err)
+	}
+	b, err := fastreg.Build(ctx, dir, fastreg.WithRevision(v.Commit), fastreg.WithExclude(sp.Bundle.Exclude...))
+	if err != nil {
+		fail(err)
+	}
+	defer b.Close()
+	if _, err := fastreg.Push(ctx, s, sp.Project, b); err != nil {
+		fail(err)
+	}
+	ents, err := registrar.Compile(ctx, sp, registrar.Build{Version: v.Version, Bundle: b.Digest.String()}, registrar.CompileOptions{Platform: platform.Default(), Domain: domain, Store: s})
+	if err != nil {
+		fail(err)
+	}
+	res, err := (&registrar.Registrar{Store: s}).Register(ctx, domain, ents)
+	if err != nil {
+		fail(err)
+	}
+	return &registered{Version: v.Version, Bundle: b.Digest.String(), Entities: res}
 }
 
 // registryStore is a remote store on a fresh counting in-process registry.

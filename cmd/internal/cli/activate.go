@@ -47,7 +47,7 @@ Kubernetes executor, by a CronJob).`,
 			if version == "" {
 				return Usagef("--version is required")
 			}
-			p, _, _, err := promoter(g)
+			p, err := g.promoter()
 			if err != nil {
 				return err
 			}
@@ -82,7 +82,7 @@ was active as deactivated. A launch plan that is not active is left alone.`,
 			if err != nil {
 				return err
 			}
-			p, _, _, err := promoter(g)
+			p, err := g.promoter()
 			if err != nil {
 				return err
 			}

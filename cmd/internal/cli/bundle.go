@@ -7,7 +7,6 @@ import (
 
 	"github.com/runway-ci/runway/fastreg"
 	"github.com/runway-ci/runway/flow"
-	"github.com/runway-ci/runway/internal/spec"
 )
 
 func init() { commands = append(commands, newBundle) }
@@ -32,21 +31,11 @@ with the largest files listed.`,
   runway bundle --repo . --push -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plat, err := g.LoadPlatform()
+			p, err := g.project(KubernetesOptions{})
 			if err != nil {
 				return err
 			}
-			s, err := spec.Load(g.Repo)
-			if err != nil {
-				return err
-			}
-			pk := &packaging{g: g, plat: plat, maxSize: maxSize}
-			opts, err := pk.bundleOptions()
-			if err != nil {
-				return err
-			}
-			opts = append(opts, fastreg.WithExclude(flow.BundleExcludes(s)...), fastreg.WithRevision(rev))
-			b, err := fastreg.Build(cmd.Context(), g.Repo, opts...)
+			b, s, err := flow.BuildBundle(cmd.Context(), p, g.Repo, rev, maxSize)
 			if err != nil {
 				return err
 			}
@@ -60,11 +49,7 @@ with the largest files listed.`,
 			}
 			uploaded := false
 			if push {
-				st, err := g.OpenStore(plat)
-				if err != nil {
-					return err
-				}
-				res, err := fastreg.Push(cmd.Context(), st, s.Project, b)
+				res, err := fastreg.Push(cmd.Context(), p.Store, s.Project, b)
 				if err != nil {
 					return err
 				}

@@ -105,19 +105,15 @@ func runDemo(cmd *cobra.Command, g *Global) error {
 	if err := runRegister(cmd, g, &RegisterOptions{}); err != nil {
 		return err
 	}
-	plat, err := g.LoadPlatform()
-	if err != nil {
-		return err
-	}
-	st, err := g.OpenStore(plat)
+	p, err := g.project(KubernetesOptions{})
 	if err != nil {
 		return err
 	}
 	if !g.JSON() {
 		fmt.Fprintln(g.IO.Out, "\nrunning launch plan nightly (workflow train):")
 	}
-	_, err = g.runEntity(cmd.Context(), flow.RunRequest{
-		Store: st, Platform: plat, Wait: true,
+	_, err = g.runEntity(cmd.Context(), p, flow.RunRequest{
+		Wait:   true,
 		Target: registrar.ID{Project: "house-prices", Domain: g.Domain, Kind: registrar.KindLaunchPlan, Name: "nightly"},
 	})
 	return err

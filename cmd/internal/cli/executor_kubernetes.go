@@ -5,11 +5,8 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
-	k8sclient "k8s.io/client-go/kubernetes"
 
-	kexec "github.com/runway-ci/runway/executor/kubernetes"
-	"github.com/runway-ci/runway/internal/platform"
-	"github.com/runway-ci/runway/internal/store"
+	"github.com/runway-ci/runway/flow"
 )
 
 // KubernetesOptions are the flags of the Kubernetes executor. Empty values
@@ -41,53 +38,19 @@ func (o *KubernetesOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DefaultImage, "default-image", "", "image (pinned by digest) for tasks of projects without an image")
 }
 
-// kubernetesRunner builds the Kubernetes runner for the platform config
-// and flags. Close it when the engine is done.
-func (g *Global) kubernetesRunner(plat *platform.Config, st store.Store, o KubernetesOptions) (*kexec.Runner, error) {
-	client, err := g.kubernetesClient(plat, o)
-	if err != nil {
-		return nil, err
-	}
-	opts := []kexec.Option{kexec.WithPlatform(plat), kexec.WithLogger(g.Log())}
-	if o.NamespaceTemplate != "" {
-		opts = append(opts, kexec.WithNamespaceTemplate(o.NamespaceTemplate))
-	}
-	switch {
-	case o.RegistrySecret != "" && o.DockerConfig != "":
-		return nil, Usagef("--registry-secret and --docker-config are alternatives; give one")
-	case o.RegistrySecret != "":
-		opts = append(opts, kexec.WithRegistrySecret(o.RegistrySecret))
-	case o.DockerConfig != "":
+// flow turns the flags into the flow's options, reading --docker-config.
+func (o KubernetesOptions) flow() (flow.KubernetesOptions, error) {
+	k := flow.KubernetesOptions{Kubeconfig: o.Kubeconfig, NamespaceTemplate: o.NamespaceTemplate, PodStore: o.PodStore,
+		RegistrySecret: o.RegistrySecret, DefaultImage: o.DefaultImage}
+	if o.DockerConfig != "" {
+		if o.RegistrySecret != "" {
+			return k, Usagef("--registry-secret and --docker-config are alternatives; give one")
+		}
 		b, err := os.ReadFile(o.DockerConfig)
 		if err != nil {
-			return nil, fmt.Errorf("reading --docker-config: %w", err)
+			return k, fmt.Errorf("reading --docker-config: %w", err)
 		}
-		opts = append(opts, kexec.WithDockerConfig(b))
+		k.DockerConfig = b
 	}
-	if o.DefaultImage != "" {
-		opts = append(opts, kexec.WithDefaultImage(o.DefaultImage))
-	}
-	ref := o.PodStore
-	if ref == "" {
-		ref = st.String()
-	}
-	return kexec.New(client, ref, opts...)
-}
-
-// kubernetesClient connects to the cluster named by --kubeconfig, the
-// platform's executor.kubeconfig, or the client defaults.
-func (g *Global) kubernetesClient(plat *platform.Config, o KubernetesOptions) (k8sclient.Interface, error) {
-	kubeconfig := o.Kubeconfig
-	if kubeconfig == "" {
-		kubeconfig = plat.Executor.Kubeconfig
-	}
-	rc, err := kexec.RESTConfig(kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	client, err := k8sclient.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return client, nil
+	return k, nil
 }

@@ -50,7 +50,7 @@ hit or miss, attempts, duration and outputs: the lineage view.`,
 			if err != nil {
 				return Usagef("%v", err)
 			}
-			_, st, project, err := g.openProject()
+			st, project, err := g.projectStore()
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ optionally of one kind. "list executions" lists executions, newest first.`,
 				}
 				kind = k
 			}
-			_, st, project, err := g.openProject()
+			st, project, err := g.projectStore()
 			if err != nil {
 				return err
 			}
@@ -133,7 +133,7 @@ func isExecution(kind string) bool {
 }
 
 func (g *Global) getExecution(ctx context.Context, id string) error {
-	_, st, project, err := g.openProject()
+	st, project, err := g.projectStore()
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (g *Global) getExecution(ctx context.Context, id string) error {
 }
 
 func (g *Global) listExecutions(ctx context.Context) error {
-	_, st, project, err := g.openProject()
+	st, project, err := g.projectStore()
 	if err != nil {
 		return err
 	}

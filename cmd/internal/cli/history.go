@@ -36,7 +36,7 @@ version found in any domain is shown.
 With --verify every entity is re-hashed in every domain: a manifest or
 entity that does not hash to its digest, a version whose content differs
 between domains, or a tag that no longer names what was promoted there is
-reported, and the command exits 1.`,
+reported, and the command exits 6 (the code for refusals and tampering).`,
 		Example: `  runway history launchplan/nightly --version 3f2a...c9
   runway history workflow/train --verify -o json`,
 		Args: cobra.ExactArgs(1),
@@ -45,7 +45,7 @@ reported, and the command exits 1.`,
 			if err != nil {
 				return Usagef("%v", err)
 			}
-			p, _, _, err := promoter(g)
+			p, err := g.promoter()
 			if err != nil {
 				return err
 			}

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"testing"
+
+	"github.com/runway-ci/runway/internal/testkit/testenv"
 )
 
 // TestMain lets the local executor run this test binary as `runway
@@ -11,5 +14,12 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "exec-task" {
 		os.Exit(Main(os.Args[1:], Std()))
 	}
-	os.Exit(m.Run())
+	done, err := testenv.UseStaticRunwayBinary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building a static runway stand-in:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	done()
+	os.Exit(code)
 }

@@ -3,8 +3,8 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/cmd/internal/planview"
+	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/spec"
 )
 
@@ -40,15 +40,11 @@ the head tree's bundle was already pushed.`,
 				return Usagef("--base is required (the PR's target branch or commit)")
 			}
 			opts := []plan.Option{plan.WithParser(func(b []byte) (*spec.Spec, error) { return spec.Parse(spec.FileName, b) })}
-			plat, err := g.LoadPlatform()
+			proj, err := g.project(KubernetesOptions{})
 			if err != nil {
 				return err
 			}
-			st, err := g.OpenStore(plat)
-			if err != nil {
-				return err
-			}
-			opts = append(opts, plan.WithStore(st))
+			opts = append(opts, plan.WithStore(proj.Store))
 			p, err := plan.Plan(cmd.Context(), g.Repo, base, head, opts...)
 			if err != nil {
 				return err

@@ -57,46 +57,43 @@ otherwise ships the code as a bundle on top of the existing image.`,
 }
 
 func runRegister(cmd *cobra.Command, g *Global, o *RegisterOptions) error {
-	plat, err := g.LoadPlatform()
-	if err != nil {
-		return err
-	}
-	st, err := g.OpenStore(plat)
-	if err != nil {
-		return err
-	}
 	if o.Base != "" && o.Version != "" {
 		return Usagef("--version and --base do not go together: a PR head registers under its commit SHA")
+	}
+	if o.Head != "" && o.Base == "" {
+		return Usagef("--head goes with --base (the PR's target to plan against)")
+	}
+	p, err := g.project(KubernetesOptions{})
+	if err != nil {
+		return err
 	}
 	head := o.Head
 	if o.Base != "" && head == "" {
 		head = "HEAD"
 	}
-	pk := &packaging{g: g, plat: plat, store: st, maxSize: o.MaxSize, base: o.Base, head: head}
-	rep, err := flow.Register(cmd.Context(), flow.RegisterRequest{
-		Repo: g.Repo, Domain: g.Domain, Version: o.Version, Head: head, DryRun: o.DryRun,
-		Platform: plat, Store: st, Log: g.Log(),
-		Package: pk.Package, DirtyDigest: pk.DirtyDigest,
+	rep, err := flow.PR(cmd.Context(), p, flow.PRRequest{
+		Repo: g.Repo, Domain: g.Domain, Base: o.Base, Head: head, Version: o.Version, DryRun: o.DryRun,
+		MaxSize: o.MaxSize, InstallOutput: g.IO.Err,
 	})
-	if rep != nil {
+	if rep != nil && rep.Register != nil {
 		if g.JSON() {
-			out := registerJSON(rep)
-			if pk.report != nil {
-				out["plan"] = pk.report.Plan
-				out["packaged"] = map[string]any{"image": pk.report.Image, "bundle": pk.report.Bundle}
+			out := registerJSON(rep.Register)
+			if rep.Plan != nil {
+				out["plan"] = rep.Plan
+			}
+			if rep.Package != nil {
+				out["packaged"] = rep.Package
 			}
 			if perr := g.PrintJSON(out); perr != nil {
 				return perr
 			}
 		} else {
-			if pk.report != nil {
-				printPackage(g, pk.report)
-			}
-			printRegister(g, rep)
+			printPackage(g, rep)
+			printRegister(g, rep.Register)
 		}
-	}
-	if err != nil && g.JSON() && rep != nil {
-		return silentError{err}
+		if err != nil && g.JSON() {
+			return silentError{err}
+		}
 	}
 	return err
 }
@@ -160,8 +157,11 @@ func short(d string) string {
 	return d
 }
 
-func printPackage(g *Global, r *flow.PackageReport) {
-	p := r.Plan
+func printPackage(g *Global, rep *flow.PRReport) {
+	p, r := rep.Plan, rep.Package
+	if p == nil || r == nil {
+		return
+	}
 	if p.Base != p.Head {
 		fmt.Fprintf(g.IO.Out, "plan %s...%s: %s\n", short(p.Base), short(p.Head), p.Decision)
 		for _, why := range p.Reasons {

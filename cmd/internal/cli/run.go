@@ -11,7 +11,6 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/executor/exectask"
 	"github.com/runway-ci/runway/flow"
-	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
 	"github.com/runway-ci/runway/registrar"
@@ -39,25 +38,6 @@ type ExecutorOptions struct {
 func (o *ExecutorOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.Kind, "executor", "", "where tasks run: local (processes on this machine) or kubernetes (one Job per task run); default: the platform's executor.kind")
 	o.Kubernetes.AddFlags(cmd.Flags())
-}
-
-// runner builds the task runner: nil for the local runner (flow's default).
-func (g *Global) runner(plat *platform.Config, st store.Store, o ExecutorOptions) (executor.Runner, func(), error) {
-	kind := o.Kind
-	if kind == "" {
-		kind = plat.Executor.Kind
-	}
-	switch kind {
-	case "local", "":
-		return nil, func() {}, nil
-	case "kubernetes":
-		r, err := g.kubernetesRunner(plat, st, o.Kubernetes)
-		if err != nil {
-			return nil, nil, err
-		}
-		return r, func() { _ = r.Close() }, nil
-	}
-	return nil, nil, Usagef("--executor must be local or kubernetes, got %q", kind)
 }
 
 func newRun(g *Global) *cobra.Command {
@@ -94,19 +74,18 @@ Exit code 5 means the execution ran and failed.`,
 			if err != nil {
 				return Usagef("%v", err)
 			}
-			plat, st, project, err := g.openProject()
+			p, err := g.project(o.Executor.Kubernetes)
 			if err != nil {
 				return err
 			}
-			r, done, err := g.runner(plat, st, o.Executor)
+			project, err := g.ProjectName()
 			if err != nil {
 				return err
 			}
-			defer done()
-			_, err = g.runEntity(cmd.Context(), flow.RunRequest{
-				Store: st, Platform: plat, Runner: r,
-				Target: registrar.ID{Project: project, Domain: g.Domain, Kind: kind, Name: args[1], Version: o.Version},
-				Inputs: inputs, OverwriteCache: o.OverwriteCache, Parallelism: o.Parallelism, Wait: o.Wait,
+			_, err = g.runEntity(cmd.Context(), p, flow.RunRequest{
+				Executor: o.Executor.Kind,
+				Target:   registrar.ID{Project: project, Domain: g.Domain, Kind: kind, Name: args[1], Version: o.Version},
+				Inputs:   inputs, OverwriteCache: o.OverwriteCache, Parallelism: o.Parallelism, Wait: o.Wait,
 			})
 			return err
 		},
@@ -123,10 +102,9 @@ Exit code 5 means the execution ran and failed.`,
 }
 
 // runEntity runs one execution through the flow and prints it.
-func (g *Global) runEntity(ctx context.Context, req flow.RunRequest) (*executor.Execution, error) {
-	req.Log = g.Log()
+func (g *Global) runEntity(ctx context.Context, p *flow.Project, req flow.RunRequest) (*executor.Execution, error) {
 	req.Observer = executor.NewProgress(g.IO.Err, g.IO.OutIsTTY)
-	ex, err := flow.Run(ctx, req)
+	ex, err := flow.Run(ctx, p, req)
 	if err != nil {
 		return ex, err
 	}
@@ -172,16 +150,20 @@ owning process is alive or after the execution ended.`,
   runway recover 01m8hwn49rv8qj --resume --executor kubernetes`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plat, st, project, err := g.openProject()
+			p, err := g.project(eo.Kubernetes)
 			if err != nil {
 				return err
 			}
-			r, done, err := g.runner(plat, st, eo)
+			project, err := g.ProjectName()
+			if err != nil {
+				return err
+			}
+			r, done, err := p.Runner(eo.Kind)
 			if err != nil {
 				return err
 			}
 			defer done()
-			eng, err := flow.Engine(st, plat, r, g.Log(), 0)
+			eng, err := p.Engine(r, 0)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/executor"
-	"github.com/runway-ci/runway/executor/local"
+	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -59,18 +59,20 @@ func runScheduler(ctx context.Context, g *Global, o *SchedulerOptions, projects,
 	if err != nil {
 		return err
 	}
-	if plat.Executor.Kind != "local" {
+	if plat.Executor.Kind != platform.ExecutorLocal {
 		return Usagef("runway scheduler runs the local executor; with executor.kind %q activation keeps CronJobs instead", plat.Executor.Kind)
 	}
-	st, err := g.OpenStore(plat)
+	p, err := g.project(KubernetesOptions{})
 	if err != nil {
 		return err
 	}
-	runner, err := local.New(st.String(), local.WithLogger(g.Log()))
+	st := p.Store
+	runner, done, err := p.Runner(platform.ExecutorLocal)
 	if err != nil {
 		return err
 	}
-	eng, err := executor.New(st, runner, executor.WithPlatform(plat), executor.WithLogger(g.Log()))
+	defer done()
+	eng, err := p.Engine(runner, 0)
 	if err != nil {
 		return err
 	}

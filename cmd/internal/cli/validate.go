@@ -26,14 +26,11 @@ Exit code 3 means the spec is invalid.`,
   runway validate --platform platform.yaml --domain production -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plat, err := g.LoadPlatform()
+			p, err := g.project(KubernetesOptions{})
 			if err != nil {
 				return err
 			}
-			st, err := g.OpenStore(plat)
-			if err != nil {
-				return err
-			}
+			plat, st := p.Platform, p.Store
 			// Strict-decoding and semantic problems, in one pass.
 			s, err := registrar.ValidateRepo(cmd.Context(), g.Repo, registrar.CompileOptions{Platform: plat, Domain: g.Domain, Store: st})
 			if g.JSON() {

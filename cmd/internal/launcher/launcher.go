@@ -27,6 +27,7 @@ import (
 	"syscall"
 
 	"github.com/runway-ci/runway/cmd/internal/planview"
+	"github.com/runway-ci/runway/internal/exitcode"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
@@ -48,11 +49,11 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 	core, err := CorePath(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "runway: %v\n", err)
-		return 1
+		return exitcode.Error
 	}
 	err = syscall.Exec(core, append([]string{"runway"}, args...), os.Environ())
 	fmt.Fprintf(stderr, "runway: starting %s: %v\n", core, err)
-	return 1
+	return exitcode.Error
 }
 
 // CorePath finds runway-core: $RUNWAY_CORE, else next to this executable.
@@ -156,15 +157,15 @@ func FastPlan(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := planview.Write(stdout, p, f.output == "json"); err != nil {
 		return fail(stderr, err, f.output), true
 	}
-	return 0, true
+	return exitcode.OK, true
 }
 
 // fail reports err as runway-core would and returns its exit code.
 func fail(w io.Writer, err error, output string) int {
-	code := 1
+	code := exitcode.Error
 	var se spec.Errors
 	if errors.As(err, &se) {
-		code = 3
+		code = exitcode.Invalid
 	}
 	if output == "json" {
 		fmt.Fprintf(w, "{\"error\":%q,\"exitCode\":%d}\n", err.Error(), code)

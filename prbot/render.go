@@ -1,23 +1,23 @@
-package action
+package prbot
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/runway-ci/runway/executor"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
 
-// stickyMarker is the hidden HTML comment that identifies runway's sticky
+// StickyMarker is the hidden HTML comment that identifies runway's sticky
 // comment on a pull request. It is matched only at the very start of a
 // comment written by a bot, so a person quoting it cannot take it over.
-const stickyMarker = "<!-- runway:sticky -->"
+const StickyMarker = "<!-- runway:sticky -->"
 
 // maxReasons bounds the rows of the "why" table; GitHub comments are
 // limited to 65,536 characters.
@@ -57,7 +57,7 @@ func (v *prView) state() (icon, word string) {
 func renderPR(v *prView, sticky bool) string {
 	var b strings.Builder
 	if sticky {
-		b.WriteString(stickyMarker + "\n")
+		b.WriteString(StickyMarker + "\n")
 	}
 	icon, word := v.state()
 	project := ""
@@ -208,13 +208,13 @@ func writeEntities(b *strings.Builder, res []registrar.Result) {
 
 // renderPromotion renders the reply to /runway promote, and the merge
 // comment.
-func renderPromotion(rep *promote.Report, merge *MergeReport, runURL string) string {
+func renderPromotion(rep *promote.Report, merge *flow.MergeReport, runURL string) string {
 	var b strings.Builder
 	if merge != nil {
 		fmt.Fprintf(&b, "### 🚀 runway promoted the merge of this PR to %s\n\n", code(rep.To))
-		fmt.Fprintf(&b, "Path: **%s** — %s.\n\n", md(merge.Path), md(merge.Why))
-		if merge.Register != nil {
-			b.WriteString("The merge commit was registered into " + code(merge.Register.Domain) + " first.\n\n")
+		fmt.Fprintf(&b, "Path: **%s** — %s.\n\n", md(merge.Path), md(merge.Reason))
+		if r := merge.Registration; r != nil && r.Register != nil {
+			b.WriteString("The merge commit was registered into " + code(r.Register.Domain) + " first.\n\n")
 		}
 	} else {
 		fmt.Fprintf(&b, "### 🚀 runway promoted %s from %s to %s\n\n", code(shortSHA(rep.Version)), code(rep.From), code(rep.To))

@@ -1,4 +1,4 @@
-package action
+package prbot
 
 import (
 	"errors"
@@ -28,10 +28,10 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(p)
 	if err != nil {
-		t.Fatalf("%v (run go test ./action -run %s -update)", err, t.Name())
+		t.Fatalf("%v (run go test ./prbot -run %s -update)", err, t.Name())
 	}
 	if string(want) != got {
-		t.Errorf("%s differs from the rendering (go test ./action -run %s -update to accept):\n%s", p, t.Name(), got)
+		t.Errorf("%s differs from the rendering (go test ./prbot -run %s -update to accept):\n%s", p, t.Name(), got)
 	}
 }
 
@@ -86,7 +86,7 @@ func TestRenderGolden(t *testing.T) {
 	rep := &promote.Report{Project: "house-prices", From: "development", To: "staging", Version: strings.Repeat("a", 40), Actor: "octocat",
 		Entities: []promote.Result{{ID: registrar.ID{Kind: registrar.KindWorkflow, Name: "train", Domain: "staging"}, Manifest: hash(t, '1'), Status: promote.StatusPromoted}}}
 	golden(t, "promotion.md", renderPromotion(rep, nil, ""))
-	golden(t, "merge.md", renderPromotion(rep, &MergeReport{Path: MergePromotedHead, Why: "the trees are equal"}, "https://github.com/octo/pipes/actions/runs/1"))
+	golden(t, "merge.md", renderPromotion(rep, &flow.MergeReport{Path: flow.MergePromoteHead, Reason: "the trees are equal"}, "https://github.com/octo/pipes/actions/runs/1"))
 	golden(t, "refusal-policy.md", renderPolicyRefusal("mallory", "/runway promote production", &promote.PolicyError{From: "staging", To: "production", Version: strings.Repeat("a", 40),
 		Violations: []promote.Violation{{Rule: "promotion.rules[to=production].actors", Reason: "mallory is not allowed", Satisfy: "ask one of @octo/release"}}}))
 }
@@ -98,7 +98,7 @@ func TestRenderNeverLeaksMarkup(t *testing.T) {
 			t.Errorf("rendered comment holds %q", bad)
 		}
 	}
-	if strings.Count(out, stickyMarker) != 1 || !strings.HasPrefix(out, stickyMarker) {
+	if strings.Count(out, StickyMarker) != 1 || !strings.HasPrefix(out, StickyMarker) {
 		t.Error("the sticky marker must appear once, at the start")
 	}
 }
