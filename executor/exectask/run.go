@@ -21,6 +21,7 @@ import (
 	"github.com/runway-ci/runway/fastreg"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/archive"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -94,7 +95,9 @@ func Run(ctx context.Context, sp *Spec, s store.Store, fetch BundleFetcher, stdo
 			err = os.WriteFile(p, []byte(v.Text()), 0o644)
 			subst[name] = v.Text()
 		}
-		if errors.Is(err, store.ErrDigestMismatch) {
+		// A dir value the extractor refuses (an unsafe member, over its
+		// limits) is as permanent as one that does not match its digest.
+		if errors.Is(err, store.ErrDigestMismatch) || errors.Is(err, archive.ErrUnsafeMember) || errors.Is(err, archive.ErrLimit) {
 			return fail(executor.SystemFailure, executor.ReasonBadInput, true, "input %q: %v", name, err)
 		}
 		if err != nil {
