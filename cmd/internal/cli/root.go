@@ -19,24 +19,22 @@ import (
 	"golang.org/x/term"
 
 	"github.com/runway-ci/runway/executor"
-	"github.com/runway-ci/runway/flow"
-	"github.com/runway-ci/runway/internal/exitcode"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/internal/version"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
 
-// Exit codes: the one table in internal/exitcode, which the front binary
-// uses too.
+// Exit codes. Scripts may rely on them.
 const (
-	ExitOK       = exitcode.OK
-	ExitError    = exitcode.Error
-	ExitUsage    = exitcode.Usage
-	ExitInvalid  = exitcode.Invalid
-	ExitConflict = exitcode.Conflict
-	ExitFailed   = exitcode.Failed
-	ExitRefused  = exitcode.Refused
+	ExitOK       = 0
+	ExitError    = 1 // anything else
+	ExitUsage    = 2 // bad flags or arguments
+	ExitInvalid  = 3 // runway.yaml or inputs failed validation
+	ExitConflict = 4 // an immutable entity exists with other content
+	ExitFailed   = 5 // an execution ran and failed
+	ExitRefused  = 6 // promotion policy refused, or verification found tampering
 )
 
 // IO holds the streams commands use.
@@ -150,6 +148,10 @@ Start with:
 		}
 		return nil
 	}
+	// runway --version answers as `runway version` does (text only; -o json
+	// is the version command's).
+	root.Version = version.Get().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(g.IO.Out)
 	root.SetErr(g.IO.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
@@ -197,7 +199,7 @@ func exitCode(err error) int {
 	var ue usageError
 	var se spec.Errors
 	switch {
-	case errors.As(err, &ue), errors.Is(err, flow.ErrUsage):
+	case errors.As(err, &ue):
 		return ExitUsage
 	case errors.As(err, &se), errors.Is(err, executor.ErrInvalidInput), errors.Is(err, executor.ErrInvalidPlan):
 		return ExitInvalid

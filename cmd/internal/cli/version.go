@@ -2,51 +2,37 @@ package cli
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/runway-ci/runway/internal/version"
 )
 
-// Version is set at build time with -ldflags "-X github.com/runway-ci/runway/cmd/internal/cli.Version=v1.2.3".
-var Version = "dev"
-
 func init() { commands = append(commands, newVersion) }
-
-// VersionInfo describes this binary.
-type VersionInfo struct {
-	Version string `json:"version"`
-	Commit  string `json:"commit,omitempty"`
-	Go      string `json:"go"`
-	OS      string `json:"os"`
-	Arch    string `json:"arch"`
-}
-
-// BinaryVersion returns the version of the running binary.
-func BinaryVersion() VersionInfo {
-	v := VersionInfo{Version: Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v.Commit = s.Value
-			}
-		}
-	}
-	return v
-}
 
 func newVersion(g *Global) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print runway's version",
-		Args:  cobra.NoArgs,
+		Short: "Print runway's version and the commit it was built from",
+		Long: `Print runway's version and the commit it was built from.
+
+The version is the release tag (v1.2.3) for release binaries and for
+` + "`go install github.com/runway-ci/runway/cmd/...@v1.2.3`" + `; a build from a git
+checkout reports a Go pseudo-version (v0.0.0-YYYYMMDDHHMMSS-<12 hex>, with
++dirty for uncommitted changes); a build with no version information says
+"devel". The same version is sent as runway's User-Agent to registries and
+GitHub, labels the images runway builds and is recorded on every entity it
+registers. ` + "`runway --version`" + ` prints the same line.`,
+		Example: `  runway version
+  runway version -o json   # {"version": "v1.2.3", "commit": "<40 hex>", "go": ..., "os": ..., "arch": ...}`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := BinaryVersion()
+			v := version.Get()
 			if g.JSON() {
 				return g.PrintJSON(v)
 			}
-			fmt.Fprintf(g.IO.Out, "runway %s (%s, %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
-			return nil
+			_, err := fmt.Fprintln(g.IO.Out, v.String())
+			return err
 		},
 	}
 }
