@@ -1,5 +1,11 @@
 // Package runway holds the sample pipeline that `runway demo` runs. The
 // code lives in the packages below this directory; see README.md.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package runway
 
 import (

@@ -60,4 +60,10 @@
 //   - Observers get ordered snapshots of every change; Progress renders them
 //     live on a terminal or as a plain log, RenderJSON and RenderTree render
 //     records.
+//
+// Layer: a domain package (see README.md). It imports internal packages and
+// the domain packages registrar, nothing above them: never flow, a
+// presentation package (prbot, ui) or an entry point (cmd/, action/,
+// server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package executor

@@ -99,4 +99,10 @@
 // written-through symlinks, hardlinks, devices, FIFOs, duplicates, limits)
 // give a *MemberError naming the member. testdata/hostile holds a generated
 // corpus of such tarballs (go test -run TestGenerateHostileCorpus -update).
+//
+// Layer: a domain package (see README.md). It imports internal packages
+// only, no other domain package and nothing above: never flow, a
+// presentation package (prbot, ui) or an entry point (cmd/, action/,
+// server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package fastreg

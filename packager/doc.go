@@ -129,4 +129,10 @@
 // retagging. Across processes on a Remote store (the lock is in-process
 // there) both may build; the tag ends on one of two images with the same
 // layers, and both digests stay valid.
+//
+// Layer: a domain package (see README.md). It imports internal packages
+// only, no other domain package and nothing above: never flow, a
+// presentation package (prbot, ui) or an entry point (cmd/, action/,
+// server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package packager

@@ -122,4 +122,10 @@
 // the entity layer against its digest and the digest recorded at
 // registration, equal entity digests across domains, and a tag that no longer
 // names the manifest a promotion record says was promoted there (tampering).
+//
+// Layer: a domain package (see README.md). It imports internal packages and
+// the domain packages executor and registrar, nothing above them: never
+// flow, a presentation package (prbot, ui) or an entry point (cmd/, action/,
+// server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package promote

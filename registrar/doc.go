@@ -36,4 +36,10 @@
 // Kinds are written in dependency order with bounded parallelism inside a
 // kind; a failure returns a *RegisterError listing exactly what was
 // written, and running the registration again completes it.
+//
+// Layer: a domain package (see README.md). It imports internal packages
+// only, no other domain package and nothing above: never flow, a
+// presentation package (prbot, ui) or an entry point (cmd/, action/,
+// server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package registrar

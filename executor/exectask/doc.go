@@ -33,4 +33,10 @@
 // share a container's limit under the Kubernetes executor. Without
 // cgroups, RLIMIT_AS and RLIMIT_CPU are set on the command with prlimit
 // right after it starts.
+//
+// Layer: a domain package (see README.md). It imports internal packages and
+// the domain packages executor, fastreg and registrar, nothing above them:
+// never flow, a presentation package (prbot, ui) or an entry point (cmd/,
+// action/, server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package exectask

@@ -98,4 +98,10 @@
 // ErrQuota is defined here because executor has no such sentinel; the
 // reasons this runner adds (QuotaExceeded, Evicted, ImagePullFailed, ...)
 // are executor.Reason values.
+//
+// Layer: a domain package (see README.md). It imports internal packages and
+// the domain packages executor and executor/exectask, nothing above them:
+// never flow, a presentation package (prbot, ui) or an entry point (cmd/,
+// action/, server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package kubernetes

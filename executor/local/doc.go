@@ -28,4 +28,10 @@
 // <workdir>/<execution>/<node>/checkpoint. A succeeded execution's
 // directory is removed when the engine reports it done; a failed one's is
 // kept for its task.log files (the error message names the log).
+//
+// Layer: a domain package (see README.md). It imports internal packages and
+// the domain packages executor and executor/exectask, nothing above them:
+// never flow, a presentation package (prbot, ui) or an entry point (cmd/,
+// action/, server/). Only its tests import test kits (internal/testkit/...);
+// internal/archtest checks this.
 package local

@@ -13,6 +13,12 @@
 // Both are empty between releases: then the Action builds runway from its
 // own source. `bash .ci/release.sh pin vX.Y.Z` fills them (tools/pinaction),
 // and the act test writes them for a binary it serves itself.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package actionpin
 
 import (

@@ -18,7 +18,9 @@
 // type, duplicates, and going over limits. Errors name the member
 // (*MemberError) and match ErrUnsafeMember, ErrLimit or ErrDigestMismatch.
 //
-// Layer: an internal package. It imports the standard library and
-// third-party modules only; it never imports a domain package, flow or an
-// entry point.
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package archive

@@ -2,6 +2,12 @@
 // CLI (cmd/internal/cli) and the front binary (cmd/internal/launcher), so
 // scripts see the same code whichever binary answered. It imports nothing:
 // internals import only other internals and the standard library.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package exitcode
 
 // Exit codes. Scripts may rely on them.

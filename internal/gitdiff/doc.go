@@ -49,4 +49,10 @@
 //
 // A Repo is not safe for concurrent use; open one per goroutine (DiffTrees
 // uses its own workers internally).
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package gitdiff

@@ -35,4 +35,10 @@
 // Tests run against githubfake, a strict local fake whose routes and
 // required fields are derived from GitHub's published REST description
 // (@octokit/openapi).
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package github

@@ -2,6 +2,12 @@
 // in-cluster when no kubeconfig is named and runway runs in a pod, else
 // the kubeconfig file (an explicit path, else $KUBECONFIG, else
 // ~/.kube/config).
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package kubeclient
 
 import (

@@ -4,9 +4,11 @@
 // objects), the one function that fits a value into a label, and the one
 // that expands a namespace template.
 //
-// Layer: an internal package. It imports the standard library and
-// k8s.io/apimachinery only; executor/kubernetes (Jobs, namespaces) and
-// promote (CronJobs) import it.
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package kubenames
 
 import (

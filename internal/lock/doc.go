@@ -86,4 +86,10 @@
 // Cost: an acquisition is one small manifest PUT (its blob exists after
 // the first), a tag list and a HEAD per other claim, plus a DELETE on
 // release; a waiter repeats the first three every backoff step.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package lock

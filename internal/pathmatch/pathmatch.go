@@ -11,6 +11,12 @@
 //
 // It is a small, allocation-light matcher on purpose: it sits on the plan
 // path, which must start and finish in milliseconds.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package pathmatch
 
 import (

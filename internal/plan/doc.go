@@ -60,4 +60,10 @@
 // others walk only the directories they can reach; WriteJSON encodes the
 // result without reflection. The package imports no Kubernetes, GitHub or
 // CLI code (go list -deps ./internal/plan).
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package plan

@@ -6,6 +6,12 @@
 //
 // A repository can never raise a platform ceiling: runway.yaml has no field
 // that reaches these values.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package platform
 
 import (

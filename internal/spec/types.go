@@ -4,6 +4,12 @@
 // (names, references, types, resources against ceilings) live in registrar,
 // which is the package the issue names for spec loading; this package is the
 // shared, dependency-free part that fastreg, packager and executor also read.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package spec
 
 // FileName is the name of the spec file at a repository's root.

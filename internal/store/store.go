@@ -17,6 +17,12 @@
 // exclusion for the writes that could race (an entity tag, the active tag of
 // a launch plan, a cache key): a file lock for Layout and an in-process lock
 // for Remote. Content-addressed writes need no lock.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package store
 
 import (

@@ -18,6 +18,12 @@
 // Everything that reports a version reads it here: `runway version`, the
 // User-Agent of registry and GitHub requests, image labels and the
 // annotation registrar writes on every entity.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package version
 
 import (

@@ -23,6 +23,12 @@
 //
 // RBAC: get, create, update and delete on leases in the lock namespace
 // (deploy/rbac.yaml, Role runway-locks).
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package kubelease
 
 import (

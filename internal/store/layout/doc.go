@@ -32,4 +32,10 @@
 //     cancel the wait. Lock files are never removed (removing one would
 //     race with a waiter that already opened it).
 //   - Only sha256 digests are accepted.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package layout

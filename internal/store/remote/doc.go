@@ -70,4 +70,10 @@
 //   - PutManifest does not check that the blobs a manifest names exist;
 //     registries differ (go-containerregistry's in-process registry accepts
 //     dangling manifests), and a check would cost a request per blob.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library, third-party modules and other internal packages only: never a
+// domain package, never flow, a presentation package (prbot, ui) or an entry
+// point (cmd/, action/, server/). Only its tests import test kits
+// (internal/testkit/...); internal/archtest checks this.
 package remote
