@@ -65,9 +65,32 @@ type proc struct {
 // Controllers run by the controller manager.
 const Controllers = "job-controller,garbage-collector-controller,resourcequota-controller,namespace-controller,serviceaccount-controller"
 
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	controllers string
+}
+
+// WithControllers sets the controller manager's --controllers list
+// (default Controllers). A real node (kubenode) wants NodeControllers.
+func WithControllers(list string) Option {
+	return func(o *options) { o.controllers = list }
+}
+
+// NodeControllers adds to Controllers what a control plane with a real
+// kubelet uses: CronJobs, finished-Job clean-up and pod garbage collection.
+// The node-lifecycle controller stays off: it would mark a node that stops
+// heartbeating (the kubelet stand-in never does) NotReady and evict its pods.
+const NodeControllers = Controllers + ",cronjob-controller,ttl-after-finished-controller,podgc-controller"
+
 // Start starts the control plane under dir (created) and waits until the
 // apiserver is ready. On error everything already started is stopped.
-func Start(ctx context.Context, dir string) (_ *ControlPlane, err error) {
+func Start(ctx context.Context, dir string, opts ...Option) (_ *ControlPlane, err error) {
+	o := options{controllers: Controllers}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bin := os.Getenv(EnvBin)
 	if bin == "" {
 		return nil, fmt.Errorf("%s is not set: build the control plane with `export %s=\"$(bash .ci/kube.sh)\"` (about 12 minutes the first time, cached after)", EnvBin, EnvBin)
@@ -92,7 +115,7 @@ func Start(ctx context.Context, dir string) (_ *ControlPlane, err error) {
 		}
 	}()
 
-	ports, err := freePorts(4)
+	ports, err := FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +154,9 @@ func Start(ctx context.Context, dir string) (_ *ControlPlane, err error) {
 		"--service-account-key-file", saKey,
 		"--service-account-signing-key-file", saKey,
 		"--endpoint-reconciler-type", "none", // loopback cannot be an endpoint of the kubernetes Service
+		// A real kubelet (kubenode) registers as "localhost": dial it by
+		// that name for logs and exec, not by an address it cannot have.
+		"--kubelet-preferred-address-types", "Hostname",
 		"--profiling=false",
 	); err != nil {
 		return nil, err
@@ -147,7 +173,7 @@ func Start(ctx context.Context, dir string) (_ *ControlPlane, err error) {
 	}
 	if err := cp.start(ctx, "kube-controller-manager", kcm,
 		"--kubeconfig", cp.Kubeconfig,
-		"--controllers", Controllers,
+		"--controllers", o.controllers,
 		"--leader-elect=false",
 		"--bind-address", "127.0.0.1", "--secure-port", kcmPort,
 		"--kube-api-qps", "100", "--kube-api-burst", "200",
@@ -217,7 +243,7 @@ func (cp *ControlPlane) start(ctx context.Context, name, path string, args ...st
 	select {
 	case <-p.done:
 		b, _ := os.ReadFile(logf.Name())
-		return fmt.Errorf("%s exited at start:\n%s", name, tail(b, 3000))
+		return fmt.Errorf("%s exited at start:\n%s", name, Tail(b, 3000))
 	case <-time.After(500 * time.Millisecond):
 	case <-ctx.Done():
 		_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
@@ -228,7 +254,8 @@ func (cp *ControlPlane) start(ctx context.Context, name, path string, args ...st
 	return nil
 }
 
-func tail(b []byte, n int) string {
+// Tail returns the last n bytes of b, for log excerpts in failures.
+func Tail(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}
@@ -265,7 +292,8 @@ func waitReady(ctx context.Context, host, token string, limit time.Duration, exi
 	return errors.New("last answer: " + last)
 }
 
-func freePorts(n int) ([]string, error) {
+// FreePorts returns n distinct free TCP ports on 127.0.0.1.
+func FreePorts(n int) ([]string, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
