@@ -232,7 +232,7 @@ func New(client kubernetes.Interface, storeRef string, opts ...Option) (*Runner,
 		r.nsTemplate = r.platform.Executor.NamespaceTemplate
 	}
 	if r.nsTemplate == "" {
-		r.nsTemplate = "{project}-{domain}"
+		r.nsTemplate = kubenames.DefaultNamespaceTemplate
 	}
 	return r, nil
 }
