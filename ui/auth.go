@@ -132,3 +132,12 @@ func (a anonymous) authenticate(r *http.Request) (string, error) {
 	}
 	return "anonymous", nil
 }
+
+// AuthMode describes a, for a command's start-up message ("bearer token",
+// "anonymous, this machine only"); nil is "closed".
+func AuthMode(a Auth) string {
+	if a == nil {
+		return "closed: no authentication configured"
+	}
+	return a.mode()
+}

@@ -49,6 +49,14 @@ func parsePages(prefix string) (map[string]*template.Template, error) {
 		"add":       func(a, b int) int { return a + b },
 		"half":      func(a int) int { return a / 2 },
 		"join":      strings.Join,
+		// taskref shortens the version of "project/name@version".
+		"taskref": func(ref string) string {
+			name, v, ok := strings.Cut(ref, "@")
+			if !ok {
+				return ref
+			}
+			return name + "@" + shortVersion(v)
+		},
 		"statuses": func() []executor.Status {
 			return append(allStatuses[:len(allStatuses):len(allStatuses)], executor.StatusSkipped)
 		},

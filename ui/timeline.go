@@ -36,8 +36,9 @@ type timeline struct {
 }
 
 type timelineTick struct {
-	X     int
-	Label string
+	X      int
+	Label  string
+	Anchor string // SVG text-anchor: the last label ends at its tick
 }
 
 func layoutTimeline(ex *executor.Execution, now time.Time) timeline {
@@ -99,7 +100,11 @@ func layoutTimeline(ex *executor.Execution, now time.Time) timeline {
 	}
 	tl.Height = 24 + len(rows)*ganttRow + margin
 	for i := 0; i <= 4; i++ {
-		tl.Ticks = append(tl.Ticks, timelineTick{X: ganttLabel + ganttW*i/4, Label: roundDuration(span * time.Duration(i) / 4).String()})
+		anchor := "start"
+		if i == 4 {
+			anchor = "end"
+		}
+		tl.Ticks = append(tl.Ticks, timelineTick{X: ganttLabel + ganttW*i/4, Label: roundDuration(span * time.Duration(i) / 4).String(), Anchor: anchor})
 	}
 	return tl
 }

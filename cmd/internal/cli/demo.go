@@ -55,7 +55,17 @@ the second run is served entirely from the cache.`,
 				fmt.Fprintf(g.IO.Out, "sample pipeline committed in %s (commit %s)\n", dir, commit[:12])
 			}
 			g.Repo = dir
-			return runDemo(cmd, g)
+			if err := runDemo(cmd, g); err != nil {
+				return err
+			}
+			if !g.JSON() {
+				store := ""
+				if g.Store != "" {
+					store = " --store " + g.Store
+				}
+				fmt.Fprintf(g.IO.Out, "\nsee the DAG, the outputs and the promotion history in a browser:\n  runway ui%s   then open http://%s/ui/\n", store, DefaultUIAddr)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", "", "where to create the sample repository (default: a new temporary directory)")
