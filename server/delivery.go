@@ -26,6 +26,9 @@ type Delivery struct {
 	// saw it from a pull_request event before the comment arrived ("" when
 	// runway has seen none). A command acts only on that head.
 	Head string `json:"head,omitempty"`
+	// Command is the verb of a /runway comment (plan, register, ...; "" for
+	// other events), for metrics and logs.
+	Command string `json:"command,omitempty"`
 	// Installation is the GitHub App installation that sent it (0 without
 	// an App).
 	Installation int64 `json:"installation,omitempty"`

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/internal/lock"
+	"github.com/runway-ci/runway/prbot"
 )
 
 // MaxBody is GitHub's own cap on a webhook payload: 25 MiB.
@@ -281,8 +282,16 @@ func classify(id, event string, payload []byte) (d *Delivery, prHead string, rel
 		if e.Action != "created" || e.Issue == nil || e.Comment == nil || d.Repo == "" {
 			return d, "", false, nil
 		}
-		if e.Comment.User.Type == "Bot" || !strings.HasPrefix(strings.TrimSpace(e.Comment.Body), "/runway") {
-			return d, "", false, nil // runway's own replies, and comments not addressed to it
+		if e.Comment.User.Type == "Bot" {
+			return d, "", false, nil // runway's own replies, and other bots
+		}
+		cmd, err := prbot.ParseCommand(e.Comment.Body)
+		if errors.Is(err, prbot.ErrNotACommand) {
+			return d, "", false, nil
+		}
+		d.Command = string(cmd.Verb)
+		if err != nil {
+			d.Command = "invalid" // answered with the usage, by the bot
 		}
 		d.Key = lock.PRKey(d.Repo, e.Issue.Number)
 		return d, "", true, nil

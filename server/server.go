@@ -27,7 +27,6 @@ type options struct {
 	workers       int
 	queueSize     int
 	maxAttempts   int
-	retryBackoff  time.Duration
 	bodyTimeout   time.Duration
 	drainTimeout  time.Duration
 	batchDelay    time.Duration
@@ -95,15 +94,15 @@ func WithQueueSize(n int) Option {
 	}
 }
 
-// WithRetries sets how often a delivery's work is attempted before it is
-// marked failed (default 3), and the first backoff between attempts
-// (default 2s, doubling).
-func WithRetries(attempts int, backoff time.Duration) Option {
+// WithMaxAttempts bounds how often a delivery is started (default 3): one
+// that was in flight at each of that many crashes is marked failed
+// instead of being replayed again.
+func WithMaxAttempts(n int) Option {
 	return func(o *options) error {
-		if attempts < 1 || backoff < 0 {
-			return fmt.Errorf("retries need attempts >= 1 and backoff >= 0, got %d and %v", attempts, backoff)
+		if n < 1 {
+			return fmt.Errorf("max attempts must be at least 1, got %d", n)
 		}
-		o.maxAttempts, o.retryBackoff = attempts, backoff
+		o.maxAttempts = n
 		return nil
 	}
 }
@@ -178,7 +177,7 @@ type Server struct {
 func New(opts ...Option) (*Server, error) {
 	o := options{
 		log: slog.New(slog.DiscardHandler), workers: 4, queueSize: 1000, maxAttempts: 3,
-		retryBackoff: 2 * time.Second, bodyTimeout: 10 * time.Second, drainTimeout: 25 * time.Second,
+		bodyTimeout: 10 * time.Second, drainTimeout: 25 * time.Second,
 		batchDelay: time.Millisecond, retention: 30 * 24 * time.Hour, readHeaderTTL: 5 * time.Second,
 	}
 	for _, opt := range opts {

@@ -27,7 +27,7 @@ type running struct {
 
 func start(t *testing.T, dir string, h Handler, opts ...Option) *running {
 	t.Helper()
-	s, err := New(append([]Option{WithSecret(testSecret), WithStateDir(dir), WithHandler(h), WithRetries(3, 10*time.Millisecond)}, opts...)...)
+	s, err := New(append([]Option{WithSecret(testSecret), WithStateDir(dir), WithHandler(h), WithMaxAttempts(3)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,29 +384,69 @@ func TestRestartReplays(t *testing.T) {
 	}
 }
 
-func TestRetriesThenFails(t *testing.T) {
+// TestFailuresAreFinal: a handler's error marks the delivery failed at
+// once (the clients under it retry the network; a second run would post
+// its replies again), and a panic fails the delivery, not the server.
+func TestFailuresAreFinal(t *testing.T) {
 	var calls atomic.Int32
-	done := make(chan struct{})
 	r := start(t, t.TempDir(), HandlerFunc(func(ctx context.Context, d *Delivery) error {
-		if calls.Add(1) == 3 {
-			defer close(done)
+		calls.Add(1)
+		if d.ID == "boom" {
+			panic("a bug")
 		}
-		return fmt.Errorf("flaky")
+		return fmt.Errorf("the registry refused")
 	}))
 	r.send(t, post{event: "pull_request", id: "x", body: prPayload("o/r", 1, "opened", "a")})
-	<-done
+	r.send(t, post{event: "pull_request", id: "boom", body: prPayload("o/r", 2, "opened", "a")})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if st, _, _ := r.s.j.Seen("x"); st == stateFailed {
+		sx, _, _ := r.s.j.Seen("x")
+		sb, _, _ := r.s.j.Seen("boom")
+		if sx == stateFailed && sb == stateFailed {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the delivery was not marked failed")
+			t.Fatalf("states %s and %s, want failed", sx, sb)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if calls.Load() != 3 {
-		t.Fatalf("%d attempts, want 3", calls.Load())
+	if calls.Load() != 2 {
+		t.Fatalf("%d calls, want 2", calls.Load())
+	}
+	if code, _, _ := r.send(t, post{event: "pull_request", id: "after", body: prPayload("o/r", 3, "opened", "a")}); code != 202 {
+		t.Fatalf("after a panic the server answered %d", code)
+	}
+}
+
+// TestCrashLoopGivesUp: a delivery started MaxAttempts times without
+// finishing (it killed the server each time) is marked failed, not run.
+func TestCrashLoopGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Delivery{ID: "poison", Event: "pull_request", Key: "pr/o/r/1", Received: time.Now(), Payload: []byte(`{}`)}
+	if err := j.Add(d, ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := j.Started(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	var calls atomic.Int32
+	r := start(t, dir, HandlerFunc(func(context.Context, *Delivery) error { calls.Add(1); return nil }))
+	deadline := time.Now().Add(5 * time.Second)
+	for st, _, _ := r.s.j.Seen("poison"); st != stateFailed; st, _, _ = r.s.j.Seen("poison") {
+		if time.Now().After(deadline) {
+			t.Fatalf("state %s, want failed", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if calls.Load() != 0 {
+		t.Fatal("the poison delivery ran again")
 	}
 }
 

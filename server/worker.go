@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -20,8 +19,8 @@ func (s *Server) worker(ctx context.Context) {
 	}
 }
 
-// work runs one delivery to its end: handled, failed after its attempts,
-// or left pending because the server is stopping.
+// work runs one delivery to its end: handled, failed, or left pending
+// because the server is stopping (or lost the lane's lock).
 func (s *Server) work(ctx context.Context, d *Delivery) {
 	log := s.log.With("delivery", d.ID, "event", d.Event, "action", d.Action, "repo", d.Repo)
 	if s.o.locker != nil && d.Key != "" {
@@ -37,46 +36,37 @@ func (s *Server) work(ctx context.Context, d *Delivery) {
 		}()
 		ctx = held.Context() // ends if the lock is lost: the work stops, and is retried
 	}
-	for {
-		if d.Attempts >= s.o.maxAttempts {
-			err := fmt.Errorf("gave up after %d attempts", d.Attempts)
-			log.Error("delivery failed", "err", err)
-			s.finish(log, d, err)
-			s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
-			return
-		}
-		if err := s.j.Started(d); err != nil {
-			log.Error("journaling the start of a delivery", "err", err)
-			return
-		}
-		start := time.Now()
-		err := s.handle(ctx, d)
-		s.m.handling.WithLabelValues(d.Event, commandLabel(d)).Observe(time.Since(start).Seconds())
-		if err == nil {
-			log.Info("delivery handled", "attempt", d.Attempts, "took", time.Since(start).Round(time.Millisecond))
-			s.finish(log, d, nil)
-			s.m.deliveries.WithLabelValues(d.Event, outcomeHandled).Inc()
-			return
-		}
-		if ctx.Err() != nil {
-			log.Warn("stopping: the delivery stays in the journal for the next start", "err", err)
-			return
-		}
-		var perm *PermanentError
-		if errors.As(err, &perm) {
-			log.Error("delivery failed; not retried", "attempt", d.Attempts, "err", err)
-			s.finish(log, d, err)
-			s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
-			return
-		}
-		wait := s.o.retryBackoff << (d.Attempts - 1)
-		log.Warn("delivery failed; retrying", "attempt", d.Attempts, "in", wait, "err", err)
-		s.m.deliveries.WithLabelValues(d.Event, outcomeRetried).Inc()
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
+	if d.Attempts >= s.o.maxAttempts {
+		// Started that often and never finished: it took the server down
+		// with it each time. Give up on it rather than crash-loop.
+		err := fmt.Errorf("started %d times without finishing; given up", d.Attempts)
+		log.Error("delivery failed", "err", err)
+		s.finish(log, d, err)
+		s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
+		return
+	}
+	if err := s.j.Started(d); err != nil {
+		log.Error("journaling the start of a delivery; it stays in the journal", "err", err)
+		return
+	}
+	start := time.Now()
+	err := s.handle(ctx, d)
+	s.m.handling.WithLabelValues(d.Event, commandLabel(d)).Observe(time.Since(start).Seconds())
+	switch {
+	case err == nil:
+		log.Info("delivery handled", "attempt", d.Attempts, "took", time.Since(start).Round(time.Millisecond))
+		s.finish(log, d, nil)
+		s.m.deliveries.WithLabelValues(d.Event, outcomeHandled).Inc()
+	case ctx.Err() != nil:
+		log.Warn("stopping: the delivery stays in the journal for the next start", "err", err)
+	default:
+		// Not retried here: the GitHub and registry clients under the
+		// handler already retry what is worth retrying, with backoff, and
+		// the handler has told the user what failed (the PR comment, the
+		// commit status). Doing it all again would post the reply again.
+		log.Error("delivery failed", "attempt", d.Attempts, "took", time.Since(start).Round(time.Millisecond), "err", err)
+		s.finish(log, d, err)
+		s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
 	}
 }
 
@@ -85,7 +75,7 @@ func (s *Server) work(ctx context.Context, d *Delivery) {
 func (s *Server) handle(ctx context.Context, d *Delivery) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &PermanentError{Err: fmt.Errorf("handler panicked: %v", r)}
+			err = fmt.Errorf("handler panicked: %v", r)
 		}
 	}()
 	switch d.Event {
@@ -102,17 +92,13 @@ func (s *Server) finish(log interface{ Error(string, ...any) }, d *Delivery, cau
 	}
 }
 
-// PermanentError marks a failure that retrying cannot fix (a payload the
-// handler cannot use); the delivery is marked failed at once.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
 // commandLabel is the metrics label for the work a delivery asks for.
 func commandLabel(d *Delivery) string {
-	if d.Action == "" {
-		return "-"
+	switch {
+	case d.Command != "":
+		return d.Command
+	case d.Action != "":
+		return d.Action
 	}
-	return d.Action
+	return "-"
 }

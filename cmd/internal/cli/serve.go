@@ -16,6 +16,7 @@ import (
 	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/github"
 	"github.com/runway-ci/runway/internal/lock"
+	"github.com/runway-ci/runway/prbot"
 	"github.com/runway-ci/runway/server"
 )
 
@@ -44,6 +45,8 @@ type ServeOptions struct {
 	ReconcileInterval time.Duration
 	DrainTimeout      time.Duration
 	BodyTimeout       time.Duration
+
+	domain string
 }
 
 func newServe(g *Global) *cobra.Command {
@@ -89,6 +92,9 @@ Leases); see deploy/server.yaml.`,
     --webhook-secret-file /secrets/webhook/secret --state-dir /var/lib/runway --lock kubernetes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("domain") {
+				o.domain = g.Domain // else the platform's first domain
+			}
 			return runServe(cmd.Context(), g, o)
 		},
 	}
@@ -226,10 +232,7 @@ func runServe(ctx context.Context, g *Global, o *ServeOptions) error {
 		}
 	}
 	checkouts := server.NewCheckouts(filepath.Join(state, "checkouts"), gitURL, gh.Token, log)
-	handler, err := newServeHandler(p, gh, checkouts, log)
-	if err != nil {
-		return err
-	}
+	handler := newServeHandler(p, gh, checkouts, o.domain, log)
 	opts := []server.Option{
 		server.WithSecret(secret), server.WithStateDir(state), server.WithHandler(handler), server.WithLogger(log),
 		server.WithWorkers(o.Workers), server.WithQueueSize(o.QueueSize), server.WithDrainTimeout(o.DrainTimeout),
@@ -259,10 +262,9 @@ func runServe(ctx context.Context, g *Global, o *ServeOptions) error {
 	return err
 }
 
-// newServeHandler is what does a delivery's work.
-// TODO(issue 11): prbot, once it lands; until then deliveries fail, saying so.
-func newServeHandler(p *flow.Project, gh *serveGitHub, co *server.Checkouts, log *slog.Logger) (server.Handler, error) {
-	return server.HandlerFunc(func(ctx context.Context, d *server.Delivery) error {
-		return &server.PermanentError{Err: errors.New("the PR pipeline is not wired into runway serve yet")}
-	}), nil
+// newServeHandler is what does a delivery's work: prbot, through the
+// server's checkouts and the delivery's installation.
+func newServeHandler(p *flow.Project, gh *serveGitHub, co *server.Checkouts, domain string, log *slog.Logger) server.Handler {
+	return &server.Bot{Project: p, Checkouts: co, Domain: domain, Log: log,
+		GitHub: func(installation int64) (prbot.GitHub, error) { return gh.Client(installation) }}
 }
