@@ -108,7 +108,19 @@ func registryStore(t testing.TB, opts ...storetest.RegistryOption) (*storetest.R
 	if err != nil {
 		t.Fatal(err)
 	}
+	publishOpenPolicy(t, s)
 	return reg, s
+}
+
+// publishOpenPolicy publishes the embedded default platform config (three
+// domains, no rules) into a registry store, which is otherwise closed at
+// production (published.go). Tests about the closed default use a store
+// without it.
+func publishOpenPolicy(t testing.TB, s store.Store) {
+	t.Helper()
+	if _, err := promote.PublishPlatform(context.Background(), s, "open.yaml", []byte("promotion: {onMerge: staging}\n"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func layoutStore(t testing.TB) store.Store {

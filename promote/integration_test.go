@@ -71,6 +71,7 @@ func TestPromoteOnDockerRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	publishOpenPolicy(t, s)
 	dir, sha := sampleRepo(t)
 	reg0 := register(t, s, dir, "development")
 	if n, _ := up.get(); n == 0 {

@@ -111,12 +111,25 @@ func (r *Report) Counts() map[Status]int {
 // errors.Is ErrNotAllowed). A failure part-way returns the report so far
 // and an error; running the same promotion again completes it.
 func (p *Promoter) Promote(ctx context.Context, req Request) (*Report, error) {
+	// The policy is the store's (see published.go), not the caller's.
+	plat, closed, err := p.policyPlatform(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := *p
+	q.plat = plat
+	p = &q
 	if err := p.validate(&req); err != nil {
 		return nil, err
 	}
 	// The path needs nothing read: refuse a skipped domain before anything else.
 	if v, ok := checkPath(p.plat, &req); !ok {
 		return nil, &PolicyError{From: req.From, To: req.To, Version: req.Version, Violations: []Violation{v}}
+	}
+	if closed {
+		if v, ok := closedViolation(p.plat, &req); !ok {
+			return nil, &PolicyError{From: req.From, To: req.To, Version: req.Version, Violations: []Violation{v}}
+		}
 	}
 	ents, err := p.resolve(ctx, &req)
 	if err != nil {

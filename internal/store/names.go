@@ -68,3 +68,11 @@ func LockRepo(key string) string {
 
 // LockClaimTagPrefix starts every claim tag in a LockRepo.
 const LockClaimTagPrefix = "claim-"
+
+// PlatformRepo holds the platform config the platform team published into
+// the store (`runway platform apply`); every runway that opens the store
+// enforces its promotion policy, whatever flags it was given.
+const PlatformRepo = "runway-platform/config"
+
+// PlatformTag points at the published platform config in PlatformRepo.
+const PlatformTag = "current"
