@@ -49,7 +49,7 @@ func TestFetchDirRefusesUnsafeEntries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			const repo = "p/development/execution"
+			repo := store.ExecutionRepo("p", "development")
 			v := putDirBlob(t, s, repo, tc.tar)
 			// dst/a/up would be dst, so dst/a/evil would be inputs/secret.
 			inputs := t.TempDir()
@@ -80,7 +80,7 @@ func TestFetchDirVerifiesBeforeWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const repo = "p/development/execution"
+	repo := store.ExecutionRepo("p", "development")
 	v := putDirBlob(t, s, repo, archivetest.Tar(t, tar.Header{Name: "a.txt", Typeflag: tar.TypeReg}))
 	evil := archivetest.Tar(t, tar.Header{Name: "b.txt", Typeflag: tar.TypeReg})
 	blob := filepath.Join(dir, "blobs", "sha256", v.Digest[len("sha256:"):])
@@ -110,7 +110,7 @@ func TestPutDirFetchDirRoundTrip(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "a", "b", "f"), []byte("x"), 0o644)
 	os.Symlink("../top", filepath.Join(src, "a", "up"))
 	os.WriteFile(filepath.Join(src, "top"), []byte("t"), 0o644)
-	const repo = "p/development/execution"
+	repo := store.ExecutionRepo("p", "development")
 	v, err := PutDir(ctx, s, repo, src, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func TestPushUploadsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Push: %v", err)
 	}
-	if !res.Uploaded || res.Repo != "demo/bundle" || res.Tag != "sha256-"+b.Digest.Hex {
+	if !res.Uploaded || res.Repo != store.BundleRepo("demo") || res.Tag != store.BundleTag(b.Digest.Hex) {
 		t.Errorf("result %+v", res)
 	}
 	if got := reg.UploadedBytes(); got != b.CompressedSize+int64(len(store.EmptyJSON)) {

@@ -53,7 +53,7 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 		return m
 	}
 	// The image: annotations and the runway layer, as skopeo sees them.
-	img := inspect(reg.Host + "/runway/house-prices/image:" + store.ImageTag(pr.Plan.Image.Hash))
+	img := inspect(reg.Host + "/runway/" + store.ImageRepo("house-prices") + ":" + store.ImageTag(pr.Plan.Image.Hash))
 	ann, _ := img["annotations"].(map[string]any)
 	if ann[store.AnnotationRevision] != head || ann[store.AnnotationBaseName] != "scratch" {
 		t.Errorf("image annotations %v", ann)
@@ -63,7 +63,7 @@ func TestIntegrationPRPipelineOnDockerRegistry(t *testing.T) {
 	}
 	// The bundle artifact.
 	hex := strings.TrimPrefix(pr.Package.Bundle.Digest, "sha256:")
-	b := inspect(reg.Host + "/runway/house-prices/bundle:" + store.BundleTag(hex))
+	b := inspect(reg.Host + "/runway/" + store.BundleRepo("house-prices") + ":" + store.BundleTag(hex))
 	if b["artifactType"] != fastreg.ArtifactType {
 		t.Errorf("bundle artifactType %v", b["artifactType"])
 	}

@@ -174,7 +174,7 @@ func reasonText(p *plan.Result) string {
 func bundleLayerSize(t *testing.T, s store.Store, digest string) int64 {
 	t.Helper()
 	hex := strings.TrimPrefix(digest, "sha256:")
-	m, _, err := store.GetArtifact(context.Background(), s, "house-prices/bundle", store.BundleTag(hex))
+	m, _, err := store.GetArtifact(context.Background(), s, store.BundleRepo("house-prices"), store.BundleTag(hex))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func TestBuildPushesImage(t *testing.T) {
 	if res.Existed {
 		t.Fatal("Existed on first build")
 	}
-	if res.Repo != "fraud/image" || res.Tag != "deps-"+testHash {
+	if res.Repo != store.ImageRepo("fraud") || res.Tag != store.ImageTag(testHash) {
 		t.Errorf("repo:tag = %s:%s", res.Repo, res.Tag)
 	}
 	if res.BaseDigest != f.baseDigest {
@@ -420,7 +420,7 @@ func TestBuildInstallFailure(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("temp dir not cleaned up: %v", left)
 	}
-	if _, err := f.store.HeadManifest(context.Background(), "fraud/image", "deps-"+testHash); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.store.HeadManifest(context.Background(), store.ImageRepo("fraud"), store.ImageTag(testHash)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("failed build left a tag (err %v)", err)
 	}
 }
@@ -565,7 +565,7 @@ func TestBuildRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
-	if tags, _ := f.store.Tags(context.Background(), "fraud/image"); len(tags) != 0 {
+	if tags, _ := f.store.Tags(context.Background(), store.ImageRepo("fraud")); len(tags) != 0 {
 		t.Errorf("refused builds left tags %v", tags)
 	}
 }
@@ -725,7 +725,7 @@ func TestBuildRefusesDynamicallyLinkedBinary(t *testing.T) {
 			}
 		}
 	}
-	if tags, _ := f.store.Tags(context.Background(), "fraud/image"); len(tags) != 0 {
+	if tags, _ := f.store.Tags(context.Background(), store.ImageRepo("fraud")); len(tags) != 0 {
 		t.Errorf("refused builds left tags %v", tags)
 	}
 }

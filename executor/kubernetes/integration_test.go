@@ -490,7 +490,7 @@ func BenchmarkIntegrationHundredConcurrentTasks(b *testing.B) {
 					TaskRef: registrar.Ref{Project: "bench", Name: "noop", Version: strings.Repeat("a", 40)},
 					Task:    registrar.Task{Image: taskImage, Command: []string{"true"}},
 					Inputs:  executor.Values{}, Outputs: executor.Interface{},
-					Limits: executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20}, DataRepo: "bench/development/execution",
+					Limits: executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20}, DataRepo: store.ExecutionRepo("bench", "development"),
 				})
 				if err != nil {
 					errs <- err
@@ -515,7 +515,7 @@ func attemptFor(node, image, script string, timeout time.Duration) executor.Atte
 		Task:    registrar.Task{Image: image, Command: []string{"sh", "-c", script}},
 		Inputs:  executor.Values{}, Outputs: executor.Interface{}, Timeout: timeout,
 		Limits:   executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20},
-		DataRepo: "faults/development/execution",
+		DataRepo: store.ExecutionRepo("faults", "development"),
 	}
 }
 

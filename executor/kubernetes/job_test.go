@@ -14,6 +14,7 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/platform"
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -41,7 +42,7 @@ func testAttempt() executor.Attempt {
 		Outputs:      executor.Interface{"dataset": executor.TypeFile},
 		Limits:       executor.Limits{MilliCPU: 1000, MemoryBytes: 512 << 20},
 		Timeout:      10 * time.Minute,
-		DataRepo:     "fraud-detection/development/execution",
+		DataRepo:     store.ExecutionRepo("fraud-detection", "development"),
 		CheckpointID: "01jdk3m9x2q7fz/prep",
 	}
 }

@@ -146,7 +146,7 @@ func TestDecisions(t *testing.T) {
 			if got, want := len(p.Changed), len(g.Diff("main", head)); got != want {
 				t.Errorf("%d changed paths, git says %d", got, want)
 			}
-			if p.Project != "sample" || p.Image.Ref != "sample/image:deps-"+p.Image.Hash || len(p.Image.Hash) != 64 {
+			if p.Project != "sample" || p.Image.Ref != store.ImageRepo("sample")+":"+store.ImageTag(p.Image.Hash) || len(p.Image.Hash) != 64 {
 				t.Errorf("project %q, image %+v", p.Project, p.Image)
 			}
 			if p.Head != g.Git("rev-parse", head) || p.HeadTree != g.Git("rev-parse", head+"^{tree}") ||
@@ -273,7 +273,7 @@ func TestImageAlreadyExists(t *testing.T) {
 		t.Errorf("second branch with the same lockfile: decision %s, want bundle (requirements.txt is in the bundle)", p2.Decision)
 	}
 	last := p2.Reasons[len(p2.Reasons)-1]
-	if last.Path != "" || last.Effect != Bundle || !strings.Contains(last.Rule, "deps-"+p.Image.Hash+" already exists") {
+	if last.Path != "" || last.Effect != Bundle || !strings.Contains(last.Rule, store.ImageTag(p.Image.Hash)+" already exists") {
 		t.Errorf("no reason says the image exists: %+v", p2.Reasons)
 	}
 	// Same dependencies, the dependency file excluded from the bundle, and a
