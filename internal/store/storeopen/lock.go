@@ -28,22 +28,36 @@ const (
 // (read through WithGetenv) override each field. Without WithLock, the
 // variables alone decide, and kind auto applies.
 func WithLock(plat *platform.Config) Option {
-	return func(o *options) error {
-		if plat != nil {
-			o.lock, o.executorKind, o.executorKubeconfig = plat.Lock, plat.Executor.Kind, plat.Executor.Kubeconfig
+	return func(o *options) error { o.lockPlat = plat; return nil }
+}
+
+// LockEnv returns getenv with the platform's lock settings filled in as
+// the RUNWAY_LOCK* variables, where getenv has none: the one place the
+// platform config, the environment and --lock meet.
+func LockEnv(plat *platform.Config, getenv func(string) string) func(string) string {
+	if plat == nil {
+		return getenv
+	}
+	l := plat.Lock
+	if (l.Kind == "" || l.Kind == platform.LockAuto) && plat.Executor.Kind == platform.ExecutorKubernetes {
+		l.Kind = platform.LockKubernetes
+	}
+	if l.Kubeconfig == "" {
+		l.Kubeconfig = plat.Executor.Kubeconfig
+	}
+	fromPlatform := map[string]string{EnvLock: l.Kind, EnvLockTTL: l.TTL, EnvLockNamespace: l.Namespace, EnvLockKubeconfig: l.Kubeconfig}
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
 		}
-		return nil
+		return fromPlatform[k]
 	}
 }
 
 // attachLocker attaches the selected Locker to s (see WithLock).
 func attachLocker(s store.Store, o options) (store.Store, error) {
-	cfg := o.lock
-	for env, field := range map[string]*string{EnvLock: &cfg.Kind, EnvLockTTL: &cfg.TTL, EnvLockNamespace: &cfg.Namespace, EnvLockKubeconfig: &cfg.Kubeconfig} {
-		if v := o.getenv(env); v != "" {
-			*field = v
-		}
-	}
+	getenv := LockEnv(o.lockPlat, o.getenv)
+	cfg := platform.Lock{Kind: getenv(EnvLock), TTL: getenv(EnvLockTTL), Namespace: getenv(EnvLockNamespace), Kubeconfig: getenv(EnvLockKubeconfig)}
 	kind, err := platform.ParseLockKind(cfg.Kind)
 	if err != nil {
 		return nil, fmt.Errorf("lock kind (lock.kind, --lock or %s): %w", EnvLock, err)
@@ -54,13 +68,9 @@ func attachLocker(s store.Store, o options) (store.Store, error) {
 	}
 	_, onDisk := s.(*layout.Store)
 	if kind == platform.LockAuto {
-		switch {
-		case onDisk:
+		kind = platform.LockRegistry
+		if onDisk {
 			kind = platform.LockFile
-		case o.executorKind == platform.ExecutorKubernetes:
-			kind = platform.LockKubernetes
-		default:
-			kind = platform.LockRegistry
 		}
 	}
 	var l lock.Locker
@@ -81,11 +91,7 @@ func attachLocker(s store.Store, o options) (store.Store, error) {
 			return nil, err
 		}
 	case platform.LockKubernetes:
-		kubeconfig := cfg.Kubeconfig
-		if kubeconfig == "" {
-			kubeconfig = o.executorKubeconfig
-		}
-		client, err := kubeclient.New(kubeconfig)
+		client, err := kubeclient.New(cfg.Kubeconfig)
 		if err != nil {
 			return nil, fmt.Errorf("lock kind kubernetes: %w", err)
 		}

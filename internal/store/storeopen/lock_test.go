@@ -27,6 +27,7 @@ func TestLockSelection(t *testing.T) {
 		{name: "file lock on a registry is refused", spec: "127.0.0.1:1/p", env: map[string]string{storeopen.EnvLock: "file"}, err: `lock kind "file" needs an on-disk store`},
 		{name: "unknown kind", spec: dir, env: map[string]string{storeopen.EnvLock: "zookeeper"}, err: `"zookeeper" is not one of`},
 		{name: "bad ttl", spec: "127.0.0.1:1/p", env: map[string]string{storeopen.EnvLockTTL: "soon"}, err: `lock lease time (lock.ttl or RUNWAY_LOCK_TTL): "soon"`},
+		{name: "auto with the kubernetes executor is the Lease", spec: "127.0.0.1:1/p", plat: &platform.Config{Executor: platform.Executor{Kind: "kubernetes", Kubeconfig: "/nonexistent/kubeconfig"}}, err: `lock kind kubernetes: loading kubeconfig "/nonexistent/kubeconfig"`},
 		{name: "kubernetes without a cluster", spec: "127.0.0.1:1/p", env: map[string]string{storeopen.EnvLock: "kubernetes", storeopen.EnvLockKubeconfig: "/nonexistent/kubeconfig"}, err: "lock kind kubernetes: loading kubeconfig"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,8 +20,7 @@ type options struct {
 	remote  []remote.Option
 	noFsync bool
 
-	lock                             platform.Lock
-	executorKind, executorKubeconfig string
+	lockPlat *platform.Config
 }
 
 // Option configures Open.
