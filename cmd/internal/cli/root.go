@@ -21,7 +21,6 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
-	"github.com/runway-ci/runway/internal/version"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -61,6 +60,7 @@ type Global struct {
 	Domain   string
 	Project  string
 	Verbose  bool
+	Lock     string // --lock (lockflag.go)
 }
 
 // Log returns the logger commands use (stderr; debug with --verbose).
@@ -142,16 +142,13 @@ Start with:
 	pf.StringVarP(&g.Domain, "domain", "d", "development", "the domain to act on")
 	pf.StringVar(&g.Project, "project", "", "the project (default: from runway.yaml in --repo)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log what runway does, to stderr")
+	addLockFlag(pf, g)
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if g.Output != "text" && g.Output != "json" {
 			return Usagef("--output must be text or json, got %q", g.Output)
 		}
 		return nil
 	}
-	// runway --version answers as `runway version` does (text only; -o json
-	// is the version command's).
-	root.Version = version.Get().String()
-	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(g.IO.Out)
 	root.SetErr(g.IO.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
