@@ -21,6 +21,7 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
+	"github.com/runway-ci/runway/internal/version"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -149,6 +150,10 @@ Start with:
 		}
 		return nil
 	}
+	// runway --version answers as `runway version` does (text only; -o json
+	// is the version command's).
+	root.Version = version.Get().String()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(g.IO.Out)
 	root.SetErr(g.IO.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
