@@ -17,7 +17,6 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/internal/testkit/browser"
-	"github.com/runway-ci/runway/registrar"
 )
 
 // statusRGB is what static/style.css paints each state with.
@@ -123,28 +122,7 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	r := f.runner()
 	r.hold["n0006"] = make(chan struct{})
 	r.hold["n0008"] = make(chan struct{})
-	e := f.engine(r)
-	ex, err := e.Launch(context.Background(), executor.Request{
-		Target: registrar.ID{Project: testProject, Domain: "development", Kind: registrar.KindWorkflow, Name: "grid", Version: f.version},
-		Inputs: map[string]any{"seed": "1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = e.Execute(context.Background(), ex, nil)
-	}()
-	t.Cleanup(func() {
-		for _, c := range r.hold {
-			select {
-			case <-c:
-			default:
-				close(c)
-			}
-		}
-		<-done
-	})
+	ex := f.start("development", "grid", r, map[string]any{"seed": "1"})
 	waitFor(t, func() bool { return r.wasStarted("n0006") && r.wasStarted("n0008") })
 	srv := f.server(Options{PollInterval: 50 * time.Millisecond})
 	page := srv.URL + "/ui/executions/lineage/development/" + ex.ID

@@ -176,6 +176,37 @@ func (f *fixture) run(domain, workflow string, r *runner, inputs map[string]any)
 	return ex
 }
 
+// start launches a workflow of the fixture's version in domain and runs it
+// in the background; the execution is running (or queued) when start
+// returns. At the end of the test every held node is released and the run
+// waited for.
+func (f *fixture) start(domain, workflow string, r *runner, inputs map[string]any) *executor.Execution {
+	f.t.Helper()
+	e := f.engine(r)
+	ex, err := e.Launch(context.Background(), executor.Request{
+		Target: registrar.ID{Project: testProject, Domain: domain, Kind: registrar.KindWorkflow, Name: workflow, Version: f.version},
+		Inputs: inputs})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = e.Execute(context.Background(), ex, nil)
+	}()
+	f.t.Cleanup(func() {
+		for _, c := range r.hold {
+			select {
+			case <-c:
+			default:
+				close(c)
+			}
+		}
+		<-done
+	})
+	return ex
+}
+
 func (f *fixture) engine(r *runner) *executor.Engine {
 	f.t.Helper()
 	e, err := executor.New(f.s, r, executor.WithParallelism(8), executor.WithBackoff(time.Millisecond, time.Millisecond))

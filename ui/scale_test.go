@@ -2,7 +2,6 @@ package ui
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
 	"sort"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/executor"
-	"github.com/runway-ci/runway/registrar"
 )
 
 // thousandNodes registers a 1,000-node workflow (40 layers of 25, every
@@ -88,18 +86,7 @@ func TestLiveEvents(t *testing.T) {
 	f.registerGrid("development", "grid", 4, 2)
 	r := f.runner()
 	r.hold["n0002"] = make(chan struct{})
-	e := f.engine(r)
-	ex, err := e.Launch(context.Background(), executor.Request{
-		Target: registrar.ID{Project: testProject, Domain: "development", Kind: registrar.KindWorkflow, Name: "grid", Version: f.version},
-		Inputs: map[string]any{"seed": "1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan *executor.Execution, 1)
-	go func() {
-		final, _ := e.Execute(context.Background(), ex, nil)
-		done <- final
-	}()
+	ex := f.start("development", "grid", r, map[string]any{"seed": "1"})
 	waitFor(t, func() bool { return r.wasStarted("n0002") })
 	srv := f.server(Options{PollInterval: 20 * time.Millisecond})
 	page := "/ui/executions/lineage/development/" + ex.ID
@@ -145,7 +132,6 @@ func TestLiveEvents(t *testing.T) {
 			t.Errorf("node %+v", n)
 		}
 	}
-	<-done
 }
 
 // readEvents parses a server-sent event stream into (event, data) pairs.
