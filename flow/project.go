@@ -86,7 +86,8 @@ func Open(req OpenRequest) (*Project, error) {
 		return nil, fmt.Errorf("platform config: registry.maxRetryAfter: %q is not a duration", r.MaxRetryAfter)
 	}
 	opts := []storeopen.Option{storeopen.WithLogger(log), storeopen.WithRetryMax(r.RetryMax),
-		storeopen.WithParallelism(r.Parallelism), storeopen.WithMaxRetryAfter(maxAfter)}
+		storeopen.WithParallelism(r.Parallelism), storeopen.WithMaxRetryAfter(maxAfter),
+		storeopen.WithLock(plat)} // the platform's lock.* settings (cross-process safety)
 	if req.Getenv != nil {
 		opts = append(opts, storeopen.WithGetenv(req.Getenv))
 	}
