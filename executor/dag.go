@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/runway-ci/runway/internal/lock"
@@ -220,7 +221,12 @@ func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Executio
 	e := d.engine
 	userFails, sysFails := 0, 0
 	for number := 1; ; number++ {
-		d.rec.update(EventNodeAttempt, n.id, func(x *Execution) { x.Node(n.id).Attempts = number })
+		started := e.now().UTC()
+		d.rec.update(EventNodeAttempt, n.id, func(x *Execution) {
+			r := x.Node(n.id)
+			r.Attempts = number
+			r.AttemptLog = append(slices.Clone(r.AttemptLog), AttemptRecord{Number: number, Started: started})
+		})
 		res, err := e.runner.Run(ctx, Attempt{
 			ExecutionID:  ex.ID,
 			NodeID:       n.id,
@@ -265,7 +271,11 @@ func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Executio
 			return nil, te
 		}
 		e.log.Info("retrying task", "execution", ex.ID, "node", n.id, "attempt", number, "err", te)
-		d.rec.update(EventNodeRetrying, n.id, func(x *Execution) { x.Node(n.id).Failure = te })
+		end := e.now().UTC()
+		d.rec.update(EventNodeRetrying, n.id, func(x *Execution) {
+			r := x.Node(n.id)
+			r.Failure, r.AttemptLog = te, endAttempt(r.AttemptLog, end, te)
+		})
 		if e.sleep(ctx, userFails+sysFails) != nil {
 			return nil, d.abortedOr(ctx, nil)
 		}
@@ -285,6 +295,7 @@ func (d *dag) finishNode(id string, out Values, te *TaskError, cache CacheStatus
 	d.rec.update(EventNodeFinished, id, func(x *Execution) {
 		r := x.Node(id)
 		r.Finished, r.Cache = &now, cache
+		r.AttemptLog = endAttempt(r.AttemptLog, now, te)
 		switch {
 		case te == nil:
 			r.Status, r.Outputs, r.Failure = StatusSucceeded, out, nil

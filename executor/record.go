@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -127,6 +128,33 @@ type NodeRecord struct {
 	Failure *TaskError `json:"failure,omitempty"`
 	// RecoveredFrom names the execution whose outputs this node reused.
 	RecoveredFrom string `json:"recoveredFrom,omitempty"`
+	// AttemptLog is every attempt of the node, in order: when it ran and
+	// why it failed (records written before it existed have none). A cache
+	// hit has no attempt.
+	AttemptLog []AttemptRecord `json:"attemptLog,omitempty"`
+}
+
+// AttemptRecord is one attempt of a node.
+type AttemptRecord struct {
+	Number   int        `json:"number"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished,omitempty"`
+	// Failure is the attempt's classified error; nil if it succeeded or
+	// still runs.
+	Failure *TaskError `json:"failure,omitempty"`
+}
+
+// endAttempt returns log with its last attempt, if still open, ended at
+// end with failure te. The slice is copied: snapshots share node records'
+// slices, which are replaced, never changed in place.
+func endAttempt(log []AttemptRecord, end time.Time, te *TaskError) []AttemptRecord {
+	if len(log) == 0 || log[len(log)-1].Finished != nil {
+		return log
+	}
+	out := slices.Clone(log)
+	last := &out[len(out)-1]
+	last.Finished, last.Failure = &end, te
+	return out
 }
 
 // Duration of the node so far (or in total once finished).
