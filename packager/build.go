@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 )
@@ -156,7 +157,7 @@ func Build(ctx context.Context, s store.Store, req Request, opts ...Option) (*Re
 	// Two builds of one hash in one process (two PRs with the same lockfile)
 	// would both do the work and the second would retag; the lock makes the
 	// second one find the first one's tag instead.
-	unlock, err := s.Lock(ctx, "packager/"+res.Repo+":"+res.Tag)
+	unlock, err := s.Lock(ctx, lock.ImageKey(res.Repo, res.Tag))
 	if err != nil {
 		return nil, fmt.Errorf("locking dependency image %s:%s: %w", res.Repo, res.Tag, err)
 	}

@@ -40,6 +40,11 @@ func PRKey(repository string, number int) string {
 // webhook server's merge promotion, in the order the pushes arrived).
 func BranchKey(repository, ref string) string { return "branch/" + repository + "/" + ref }
 
+// ImageKey serialises builds of one dependency image tag, so that a second
+// build of the same hash (two PRs with the same lockfile) finds the first
+// one's tag instead of building and retagging.
+func ImageKey(repo, tag string) string { return "image/" + repo + ":" + tag }
+
 // LeaderKey names the lock held by the one active replica of a service
 // (for example "webhook-server").
 func LeaderKey(service string) string { return "leader/" + service }
