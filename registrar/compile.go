@@ -84,10 +84,10 @@ func Compile(ctx context.Context, s *spec.Spec, b Build, opts CompileOptions) ([
 		opts.Domain = opts.Platform.Domains[0].Name
 	}
 	c := &compiler{s: s, opts: opts, tasks: map[string]*spec.Task{}, refs: map[string]*Task{}}
-	dom, ok := opts.Platform.Domain(opts.Domain)
-	if !ok {
-		return nil, fmt.Errorf("unknown domain %q (the platform has: %s)", opts.Domain, strings.Join(opts.Platform.DomainNames(), ", "))
+	if err := opts.Platform.CheckDomain(opts.Domain); err != nil {
+		return nil, err
 	}
+	dom, _ := opts.Platform.Domain(opts.Domain)
 	c.checkProject()
 	ents := c.compileTasks(b, dom)
 	ents = append(ents, c.compileWorkflows(ctx, b)...)

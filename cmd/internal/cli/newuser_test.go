@@ -5,6 +5,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,5 +47,65 @@ func TestValidateReportsDecodeAndSemanticErrorsTogether(t *testing.T) {
 	}
 	if r.code != ExitInvalid || rep.Valid || len(rep.Errors) != 7 {
 		t.Fatalf("exit %d, %d errors, want 7 at once: %+v", r.code, len(rep.Errors), rep.Errors)
+	}
+}
+
+// Item 14: history --help states the exit code --verify really returns.
+func TestHistoryHelpStatesTheVerifyExitCode(t *testing.T) {
+	r := run(t, t.TempDir(), "history", "--help")
+	want := fmt.Sprintf("exits %d", exitCode(ErrVerifyFailed))
+	if r.code != 0 || !strings.Contains(strings.Join(strings.Fields(r.out), " "), want) {
+		t.Fatalf("history --help does not say %q:\n%s", want, r.out)
+	}
+}
+
+// Item 2: the policy published into the store holds without --platform.
+func TestPublishedPolicyHoldsWithoutPlatformFlag(t *testing.T) {
+	home, repo := t.TempDir(), sampleRepo(t)
+	plat := filepath.Join(t.TempDir(), "platform.yaml")
+	if err := os.WriteFile(plat, []byte("promotion:\n  rules:\n    - {to: production, from: [staging], actors: [alice]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, home, "register", "--repo", repo, "-o", "json")
+	var reg struct{ Version string }
+	if err := json.Unmarshal([]byte(r.out), &reg); r.code != 0 || err != nil {
+		t.Fatalf("register: exit %d %v: %s", r.code, err, r.err)
+	}
+	if r := run(t, home, "platform", "apply", plat); r.code != 0 || !strings.Contains(r.out, "published") {
+		t.Fatalf("platform apply: exit %d: %s%s", r.code, r.out, r.err)
+	}
+	if r := run(t, home, "promote", "--repo", repo, "--from", "development", "--version", reg.Version, "--actor", "mallory"); r.code != 0 {
+		t.Fatalf("to staging: exit %d: %s", r.code, r.err)
+	}
+	r = run(t, home, "promote", "--repo", repo, "--to", "production", "--version", reg.Version, "--actor", "mallory")
+	if r.code != ExitRefused || !strings.Contains(r.err, "mallory is not allowed") {
+		t.Fatalf("mallory to production without --platform: exit %d, want %d: %s", r.code, ExitRefused, r.err)
+	}
+	if r := run(t, home, "platform", "apply", filepath.Join(t.TempDir(), "missing.yaml")); r.code == 0 {
+		t.Fatal("applying a missing file succeeded")
+	}
+}
+
+// Item 6: an unknown domain gets one answer from every command.
+func TestUnknownDomainOneAnswer(t *testing.T) {
+	home, repo := t.TempDir(), sampleRepo(t)
+	r := run(t, home, "register", "--repo", repo, "-o", "json")
+	var reg struct{ Version string }
+	if err := json.Unmarshal([]byte(r.out), &reg); r.code != 0 || err != nil {
+		t.Fatalf("register: exit %d %v: %s", r.code, err, r.err)
+	}
+	const want = `unknown domain "prod": the platform has development, staging, production`
+	for _, args := range [][]string{
+		{"validate", "--repo", repo, "--domain", "prod"},
+		{"list", "--repo", repo, "--domain", "prod"},
+		{"get", "task", "fit", "--repo", repo, "--domain", "prod"},
+		{"run", "workflow", "train", "--repo", repo, "--domain", "prod", "-i", "rows=10", "-i", "seed=1"},
+		{"promote", "--repo", repo, "--to", "prod", "--version", reg.Version, "--actor", "alice"},
+		{"promote", "--repo", repo, "--from", "prod", "--version", reg.Version, "--actor", "alice"},
+	} {
+		r := run(t, home, args...)
+		if r.code != ExitUsage || !strings.Contains(r.err, want) {
+			t.Errorf("%v: exit %d, want %d and %q:\n%s%s", args, r.code, ExitUsage, want, r.out, r.err)
+		}
 	}
 }

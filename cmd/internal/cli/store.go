@@ -34,6 +34,9 @@ func (g *Global) openProject() (*flow.Project, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if err := p.CheckDomain(g.Domain); err != nil {
+		return nil, "", err
+	}
 	name, err := g.ProjectName()
 	if err != nil {
 		return nil, "", err
