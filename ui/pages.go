@@ -151,6 +151,7 @@ type nodeData struct {
 	Ex         *executor.Execution
 	Node       *executor.NodeRecord
 	View       executor.NodeView
+	Attempts   []attemptRow
 	Inputs     []valueRow
 	Outputs    []valueRow
 	Downstream []string
@@ -171,6 +172,14 @@ type nodeJSON struct {
 	Bundle    string               `json:"bundle,omitempty"`
 	Retries   *int                 `json:"retries,omitempty"`
 	Timeout   string               `json:"timeout,omitempty"`
+	// AttemptLog is every attempt with its start, end and failure.
+	AttemptLog []executor.AttemptRecord `json:"attemptLog,omitempty"`
+}
+
+// attemptRow is one attempt as the node page lists it.
+type attemptRow struct {
+	executor.AttemptRecord
+	Duration string
 }
 
 func (h *Handler) nodePage(w http.ResponseWriter, r *http.Request) error {
@@ -190,6 +199,13 @@ func (h *Handler) nodePage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	d := nodeData{Ex: ex, Node: n, View: view, Inputs: h.valueRows(ex.Project, ex.Domain, n.Inputs), Outputs: h.valueRows(ex.Project, ex.Domain, n.Outputs)}
+	for _, a := range n.AttemptLog {
+		end := h.now()
+		if a.Finished != nil {
+			end = *a.Finished
+		}
+		d.Attempts = append(d.Attempts, attemptRow{AttemptRecord: a, Duration: roundDuration(end.Sub(a.Started)).String()})
+	}
 	for _, o := range ex.Nodes {
 		if slices.Contains(o.Upstream, id) {
 			d.Downstream = append(d.Downstream, o.ID)
@@ -202,7 +218,7 @@ func (h *Handler) nodePage(w http.ResponseWriter, r *http.Request) error {
 		d.Task = st.Entity.Task
 	}
 	if wantsJSON(r) {
-		j := nodeJSON{NodeView: view, Execution: ex.ID, CacheKey: n.CacheKey, Started: n.Started, Finished: n.Finished}
+		j := nodeJSON{NodeView: view, Execution: ex.ID, CacheKey: n.CacheKey, Started: n.Started, Finished: n.Finished, AttemptLog: n.AttemptLog}
 		if t := d.Task; t != nil {
 			j.Resources, j.Image, j.Bundle, j.Retries, j.Timeout = &t.Resources, t.Image, t.Bundle, &t.Retries, t.Timeout
 		}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -8,10 +9,10 @@ import (
 )
 
 // The timeline is a Gantt chart of the nodes, from the execution's start to
-// its end (or now, while it runs). The record keeps one start and one end
-// per node, spanning all of its attempts, so a bar covers every attempt of
-// a node and names how many there were. Cache hits are drawn as a marker,
-// not a bar: no task process ran.
+// its end (or now, while it runs): one row per node and one bar per
+// attempt, coloured by how the attempt ended (records written before
+// attempts were logged get one bar from the node's start to its end).
+// Cache hits are drawn as a marker, not a bar: no task process ran.
 
 // timelineRow is one node on the timeline.
 type timelineRow struct {
@@ -22,8 +23,17 @@ type timelineRow struct {
 	Attempts int
 	Started  bool
 	Y        int
-	X, W     int // the bar, in the SVG's user units
+	Bars     []timelineBar
 	Title    string
+	X        int // where a cache hit's marker goes
+	EndX     int // right end of the last bar
+}
+
+// timelineBar is one attempt (or the whole node) on a row.
+type timelineBar struct {
+	X, W   int // in the SVG's user units
+	Status executor.Status
+	Title  string
 }
 
 // timeline is a laid-out Gantt chart.
@@ -83,17 +93,32 @@ func layoutTimeline(ex *executor.Execution, now time.Time) timeline {
 			Attempts: n.Attempts, Y: 24 + k*ganttRow, Title: n.ID + ": " + string(n.Status)}
 		if n.Started != nil {
 			r.Started = true
-			end := now
-			if n.Finished != nil {
-				end = *n.Finished
+			bar := func(from time.Time, to *time.Time, st executor.Status, title string) {
+				end := now
+				if to != nil {
+					end = *to
+				}
+				x := scale(from)
+				b := timelineBar{X: x, W: max(scale(end)-x, 2), Status: st, Title: title + ", " + roundDuration(end.Sub(from)).String()}
+				r.Bars = append(r.Bars, b)
+				r.EndX = b.X + b.W
 			}
-			r.X = scale(*n.Started)
-			r.W = max(scale(end)-r.X, 2)
-			r.Title += ", " + roundDuration(n.Duration(now)).String()
+			for _, a := range n.AttemptLog {
+				st, why := executor.StatusSucceeded, ""
+				switch {
+				case a.Finished == nil:
+					st = executor.StatusRunning
+				case a.Failure != nil:
+					st, why = executor.StatusFailed, ": "+string(a.Failure.Kind)+" failure, "+string(a.Failure.Reason)
+				}
+				bar(a.Started, a.Finished, st, fmt.Sprintf("%s attempt %d%s", n.ID, a.Number, why))
+			}
+			if len(n.AttemptLog) == 0 && !r.CacheHit {
+				bar(*n.Started, n.Finished, n.Status, n.ID+": "+string(n.Status))
+			}
 			if r.CacheHit {
+				r.X = scale(*n.Started)
 				r.Title += ", cache hit"
-			} else if n.Attempts > 1 {
-				r.Title += ", " + itoa(n.Attempts) + " attempts"
 			}
 		}
 		tl.Rows = append(tl.Rows, r)

@@ -112,10 +112,19 @@ func TestPagesShowTheLineage(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("node page: %d\n%s", code, body)
 	}
-	for _, want := range []string{"user failure", "ExitCode", "File &#34;pipeline/join.py&#34;, line 3", "cpu=250m", "memory=256Mi", "not recorded"} {
+	for _, want := range []string{"user failure", "ExitCode", "File &#34;pipeline/join.py&#34;, line 3", "cpu=250m", "memory=256Mi", "not recorded",
+		`data-attempt="1"`, `data-attempt="2"`, "Traceback (most recent call last):"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("failed node page lacks %q", want)
 		}
+	}
+	// Its two attempts (the task has one retry) are two red bars on the
+	// execution's timeline.
+	_, body = get(t, srv, base+"executions/"+testProject+"/staging/"+stg.ID)
+	row := body[strings.Index(body, `<g class="bar" data-node="n0007"`):]
+	row = row[:strings.Index(row, "</g>")]
+	if n := strings.Count(row, `<rect class="attempt" data-status="failed"`); n != 2 {
+		t.Errorf("n0007's timeline row has %d failed attempt bars, want 2: %s", n, row)
 	}
 	code, body = get(t, srv, base+"executions/"+testProject+"/development/"+dev.ID+"/nodes/n0004")
 	n4 := dev.Node("n0004")
