@@ -14,6 +14,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "exec-task" {
 		os.Exit(Main(os.Args[1:], Std()))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "recover" { // detach.go's background process for run --wait=false
+		os.Exit(Main(os.Args[1:], Std()))
+	}
 	done, err := testenv.UseStaticRunwayBinary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "building a static runway stand-in:", err)
