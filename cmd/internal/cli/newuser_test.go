@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Item 1: register --version X packages the code like a commit does.
@@ -107,5 +108,34 @@ func TestUnknownDomainOneAnswer(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.err, want) {
 			t.Errorf("%v: exit %d, want %d and %q:\n%s%s", args, r.code, ExitUsage, want, r.out, r.err)
 		}
+	}
+}
+
+// Item 5: run --wait=false returns at once, and a separate process runs
+// the execution to the end after the command has returned.
+func TestRunWithoutWaitRunsToTheEnd(t *testing.T) {
+	home, repo := t.TempDir(), sampleRepo(t)
+	if r := run(t, home, "register", "--repo", repo); r.code != 0 {
+		t.Fatalf("register: exit %d: %s", r.code, r.err)
+	}
+	r := run(t, home, "run", "workflow", "train", "--repo", repo, "-i", "rows=200", "-i", "seed=3", "--wait=false", "-o", "json")
+	var ex struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(r.out), &ex); r.code != 0 || err != nil || ex.ID == "" {
+		t.Fatalf("run --wait=false: exit %d %v: %s%s", r.code, err, r.out, r.err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		r = run(t, home, "get", "execution", ex.ID, "--repo", repo, "-o", "json")
+		if err := json.Unmarshal([]byte(r.out), &ex); err != nil {
+			t.Fatalf("get execution: %v: %s%s", err, r.out, r.err)
+		}
+		if ex.Status == "succeeded" {
+			return
+		}
+		if ex.Status == "failed" || ex.Status == "aborted" || time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(home, "detached", ex.ID+".log"))
+			t.Fatalf("execution %s is %s, want succeeded; detached log:\n%s", ex.ID, ex.Status, log)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -82,11 +82,21 @@ Exit code 5 means the execution ran and failed.`,
 			if err != nil {
 				return err
 			}
-			_, err = g.runEntity(cmd.Context(), p, flow.RunRequest{
+			ex, err := g.runEntity(cmd.Context(), p, flow.RunRequest{
 				Executor: o.Executor.Kind,
 				Target:   registrar.ID{Project: project, Domain: g.Domain, Kind: kind, Name: args[1], Version: o.Version},
 				Inputs:   inputs, OverwriteCache: o.OverwriteCache, Parallelism: o.Parallelism, Wait: o.Wait,
 			})
+			if err == nil && !o.Wait {
+				// A separate process runs the queued record to the end (detach.go).
+				logPath, derr := g.detach(cmd, ex)
+				if derr != nil {
+					return derr
+				}
+				if !g.JSON() {
+					fmt.Fprintf(g.IO.Err, "execution %s runs in the background (log: %s); follow it with: runway get execution %s\n", ex.ID, logPath, ex.ID)
+				}
+			}
 			return err
 		},
 	}
@@ -94,7 +104,7 @@ Exit code 5 means the execution ran and failed.`,
 	f.StringVar(&o.Version, "version", "", "the version to run (default: the newest registered)")
 	f.StringArrayVarP(&o.Inputs, "input", "i", nil, "an input as NAME=VALUE (repeatable)")
 	f.StringVar(&o.InputsFile, "inputs-file", "", "a YAML or JSON file of inputs")
-	f.BoolVar(&o.Wait, "wait", true, "wait for the execution to finish (--wait=false records it and returns)")
+	f.BoolVar(&o.Wait, "wait", true, "wait for the execution to finish (--wait=false returns at once; a background runway process runs it to the end)")
 	f.IntVar(&o.Parallelism, "parallelism", 0, "how many nodes run at once (default: the number of CPUs)")
 	f.BoolVar(&o.OverwriteCache, "overwrite-cache", false, "run cached tasks again and replace their cached results")
 	o.Executor.addFlags(cmd)
