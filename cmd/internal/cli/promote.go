@@ -8,9 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/flow"
-	"github.com/runway-ci/runway/internal/platform"
-	"github.com/runway-ci/runway/internal/store"
-	"github.com/runway-ci/runway/internal/version"
 	"github.com/runway-ci/runway/promote"
 )
 
@@ -80,56 +77,6 @@ registers the merge commit (checked out in --repo) first.`,
 	return cmd
 }
 
-// promoter opens what a promote, activate or history command needs.
-func promoter(g *Global) (*promote.Promoter, *platform.Config, store.Store, error) {
-	plat, err := g.LoadPlatform()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	st, err := g.OpenStore(plat)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	opts := []promote.Option{promote.WithLogger(g.Log()), promote.WithRunwayVersion(version.String())}
-	sync, err := g.scheduleSync(plat, st)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if sync != nil {
-		opts = append(opts, promote.WithScheduleSync(sync))
-	}
-	p, err := promote.New(st, plat, opts...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return p, plat, st, nil
-}
-
-// scheduleSync keeps CronJobs for active scheduled launch plans when the
-// platform runs tasks on Kubernetes; with the local executor, schedules
-// are run by `runway scheduler` and nothing needs syncing.
-func (g *Global) scheduleSync(plat *platform.Config, st store.Store) (promote.ScheduleSync, error) {
-	if plat.Executor.Kind != "kubernetes" {
-		return nil, nil
-	}
-	client, err := g.kubernetesClient(plat, KubernetesOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if plat.Executor.RunwayImage == "" {
-		return nil, fmt.Errorf("platform config: executor.runwayImage is required with the kubernetes executor: scheduled launch plans run as CronJobs in that image")
-	}
-	ref := plat.Store
-	if g.Store != "" {
-		ref = g.Store
-	}
-	if ref == "" {
-		ref = st.String()
-	}
-	return &promote.CronJobs{Client: client, Namespace: plat.Executor.NamespaceTemplate,
-		Image: plat.Executor.RunwayImage, Store: ref, ServiceAccount: plat.Executor.ServiceAccount}, nil
-}
-
 func (o *PromoteOptions) request(project string) (promote.Request, error) {
 	req := promote.Request{Project: project, From: o.From, To: o.To, Version: o.Version, Reason: o.Reason,
 		Actor: promote.Actor{Login: o.Actor, Teams: o.Teams, Permission: o.Permission}, Approvals: o.Approvals}
@@ -163,29 +110,10 @@ func runPromote(cmd *cobra.Command, g *Global, o *PromoteOptions) error {
 	if !o.OnMerge && o.Version == "" {
 		return Usagef("--version is required (the git commit SHA to promote)")
 	}
-	p, plat, st, err := promoter(g)
-	if err != nil {
-		return err
+	if !o.OnMerge && o.From == "" && o.To == "" {
+		return Usagef("say where to promote: --to DOMAIN (and --from, default the domain before it)")
 	}
-	if !o.OnMerge {
-		switch {
-		case o.From == "" && o.To == "":
-			return Usagef("say where to promote: --to DOMAIN (and --from, default the domain before it)")
-		case o.From == "":
-			if src := promote.AllowedSources(plat, o.To); len(src) > 0 {
-				o.From = src[0]
-			} else {
-				return Usagef("--to %s: nothing may be promoted into it; pass --from", o.To)
-			}
-		case o.To == "":
-			next, ok := promote.NextDomain(plat, o.From)
-			if !ok {
-				return Usagef("--from %s is the last domain; pass --to", o.From)
-			}
-			o.To = next
-		}
-	}
-	project, err := g.ProjectName()
+	p, project, err := g.openProject()
 	if err != nil {
 		return err
 	}
@@ -194,9 +122,8 @@ func runPromote(cmd *cobra.Command, g *Global, o *PromoteOptions) error {
 		return err
 	}
 	if o.OnMerge {
-		pk := &packaging{g: g, plat: plat, store: st}
-		mrep, err := flow.OnMerge(cmd.Context(), flow.MergeRequest{Repo: g.Repo, MergeSHA: o.MergeSHA, PRHead: o.PRHead, Promoter: p, Promote: req,
-			Register: flow.RegisterRequest{Store: st, Platform: plat, Log: g.Log(), Package: pk.Package, DirtyDigest: pk.DirtyDigest}})
+		mrep, err := flow.Merge(cmd.Context(), p, flow.MergeRequest{Repo: g.Repo, MergeSHA: o.MergeSHA, PRHead: o.PRHead,
+			Promote: req, PR: flow.PRRequest{InstallOutput: g.IO.Err}})
 		if mrep != nil {
 			if g.JSON() {
 				if perr := g.PrintJSON(mrep); perr != nil {
@@ -204,8 +131,9 @@ func runPromote(cmd *cobra.Command, g *Global, o *PromoteOptions) error {
 				}
 			} else {
 				fmt.Fprintf(g.IO.Out, "on merge: %s\n  %s\n", mrep.Path, mrep.Reason)
-				if mrep.Registration != nil {
-					printRegister(g, mrep.Registration)
+				if r := mrep.Registration; r != nil && r.Register != nil {
+					printPackage(g, r)
+					printRegister(g, r.Register)
 				}
 				if mrep.Promotion != nil {
 					printPromote(g, mrep.Promotion)
@@ -217,7 +145,7 @@ func runPromote(cmd *cobra.Command, g *Global, o *PromoteOptions) error {
 		}
 		return err
 	}
-	rep, err := p.Promote(cmd.Context(), req)
+	rep, err := flow.Promote(cmd.Context(), p, req)
 	if rep != nil {
 		if g.JSON() {
 			if perr := g.PrintJSON(rep); perr != nil {
