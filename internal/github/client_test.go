@@ -271,3 +271,19 @@ func TestReadOnlyTokenCannotWrite(t *testing.T) {
 		t.Fatalf("a read-only token could not read: %v", err)
 	}
 }
+
+// TestErrorAnswersFreeTheirSlot: go-github reads an error response whole
+// and swaps its body, never closing the original; the concurrency slot
+// must come back anyway, or a client hangs after WithConcurrency errors.
+func TestErrorAnswersFreeTheirSlot(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, WithConcurrency(2))
+	for i := 0; i < 6; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.React(ctx, "octo", "pipelines", 424242, "eyes") // 422: no such comment
+		cancel()
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call %d: %v, want GitHub's 422 (a hang means a leaked slot)", i, err)
+		}
+	}
+}

@@ -131,6 +131,18 @@ type releaseBody struct {
 	release func()
 }
 
+// Read releases the slot once the body is read to its end: go-github's
+// CheckResponse reads an error response whole and swaps the body for a
+// copy, so the original is never closed, and without this every error
+// answer (a 404, a 422) would keep its slot forever.
+func (b *releaseBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.once.Do(b.release)
+	}
+	return n, err
+}
+
 func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(b.release)
