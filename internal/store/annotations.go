@@ -91,6 +91,11 @@ const AnnotationRegistered = "dev.runway.registered"
 // the image.
 const AnnotationRunwayVersion = "dev.runway.runwayVersion"
 
+// AnnotationPlanRecord holds a plan record's JSON (flow): the plan
+// decision of a version, in the manifest itself, so writing one uploads no
+// blob bytes.
+const AnnotationPlanRecord = "dev.runway.plan"
+
 // Lock claims of the registry claim protocol (package lock).
 const (
 	AnnotationLockKey    = "dev.runway.lock.key"

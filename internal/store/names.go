@@ -40,6 +40,10 @@ func CacheRepo(project, domain string) string { return path.Join(project, domain
 // ExecutionRepo holds execution records of a domain.
 func ExecutionRepo(project, domain string) string { return path.Join(project, domain, "execution") }
 
+// PlanRepo holds the plan decision of each registered version of a
+// project, tagged with the version (flow's plan records).
+func PlanRepo(project string) string { return path.Join(project, "plan") }
+
 // ScheduleRepo holds the scheduler's state of a domain: one tag per launch
 // plan, whose manifest annotations hold the last fire time. It is not an
 // entity repository (registrar skips it).
