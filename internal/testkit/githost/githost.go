@@ -31,6 +31,27 @@ type Host struct {
 	allow   func(token string) bool
 	fetches int
 	refused int
+	held    chan struct{} // non-nil: fetches wait until it is closed
+}
+
+// Hold makes every fetch wait until Release: a git host that has stopped
+// answering, for tests that need work stuck in flight.
+func (h *Host) Hold() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held == nil {
+		h.held = make(chan struct{})
+	}
+}
+
+// Release lets held and later fetches through.
+func (h *Host) Release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held != nil {
+		close(h.held)
+		h.held = nil
+	}
 }
 
 // New starts a git host that accepts a request whose basic-auth password
@@ -67,11 +88,19 @@ func New(t testing.TB, allow func(token string) bool) *Host {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
 			h.mu.Lock()
 			h.fetches++
+			held := h.held
 			h.mu.Unlock()
+			if held != nil {
+				select {
+				case <-held:
+				case <-r.Context().Done():
+					return
+				}
+			}
 		}
 		cg.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() { h.Release(); srv.Close() })
 	h.URL = srv.URL
 	return h
 }
