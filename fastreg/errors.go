@@ -25,6 +25,10 @@ var (
 	ErrLimit = archive.ErrLimit
 	// ErrRootExists: the extraction root exists and is not an empty directory.
 	ErrRootExists = archive.ErrRootExists
+	// ErrCorruptBundle: the stored layer matches its digest, but is not a
+	// readable bundle (truncated, not gzip or tar). Fetching it again can
+	// never help.
+	ErrCorruptBundle = errors.New("stored bundle is corrupt")
 	// ErrNoCommit: the repository has no commit to version a bundle by.
 	ErrNoCommit = errors.New("repository has no commit")
 )

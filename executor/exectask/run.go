@@ -57,9 +57,10 @@ func Run(ctx context.Context, sp *Spec, s store.Store, fetch BundleFetcher, stdo
 			project = sp.Project
 		}
 		if err := fetch(ctx, s, project, sp.Task.Bundle, dirs["code"]); err != nil {
-			// A bundle that does not match its digest or holds a member the
-			// extractor refuses will not get better on retry.
-			if errors.Is(err, store.ErrDigestMismatch) || errors.Is(err, fastreg.ErrUnsafeMember) || errors.Is(err, fastreg.ErrLimit) {
+			// A bundle that does not match its digest, holds a member the
+			// extractor refuses, or is stored corrupt (its bytes match their
+			// digest but do not read as a bundle) will not get better on retry.
+			if errors.Is(err, store.ErrDigestMismatch) || errors.Is(err, fastreg.ErrUnsafeMember) || errors.Is(err, fastreg.ErrLimit) || errors.Is(err, fastreg.ErrCorruptBundle) {
 				return fail(executor.SystemFailure, executor.ReasonBundle, true, "%v", err)
 			}
 			return fail(executor.SystemFailure, executor.ReasonStore, false, "fetching the code bundle: %v", err)

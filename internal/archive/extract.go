@@ -95,36 +95,9 @@ func Stage(ctx context.Context, r io.Reader, root string, want v1.Hash, limits L
 		}
 	}()
 
-	in, err := decompressed(r)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.New()
-	lim := &limitReader{ctx: ctx, r: in, left: limits.MaxBytes}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	tee := io.TeeReader(lim, io.MultiWriter(sum, bw))
-
-	current, memberErr, formatErr := scanMembers(tar.NewReader(tee), newMemberCheck(limits))
-	if memberErr != nil {
-		// Refused whatever the digest: stop reading now rather than pull
-		// the rest of a hostile stream through.
-		return nil, memberErr
-	}
-	// The digest covers the whole stream, trailing blocks included.
-	_, drainErr := io.Copy(io.Discard, tee)
-	switch {
-	case lim.over:
-		return nil, limitError(current, limits)
-	case lim.err != nil:
-		return nil, fmt.Errorf("reading stream: %w", lim.err)
-	case drainErr != nil:
-		return nil, fmt.Errorf("reading stream: %w", drainErr)
-	}
-	if got := sumHash(sum); got != want {
-		return nil, fmt.Errorf("content digest is %s, expected %s: %w", got, want, ErrDigestMismatch)
-	}
-	if formatErr != nil {
-		return nil, formatErr
+	if err := firstPass(ctx, r, want, limits, bw); err != nil {
+		return nil, err
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("writing temporary file: %w", err)
@@ -133,6 +106,51 @@ func Stage(ctx context.Context, r io.Reader, root string, want v1.Hash, limits L
 		return nil, fmt.Errorf("rewinding the staging file: %w", err)
 	}
 	return s, nil
+}
+
+// Verify runs Stage's checks (limits while decompressing, every member
+// header, the digest of the uncompressed tar) and writes nothing: a caller
+// that holds the compressed stream can refuse a decompression bomb without
+// ever holding its expansion on disk.
+func Verify(ctx context.Context, r io.Reader, want v1.Hash, limits Limits) error {
+	limits = limits.WithDefaults()
+	if want.Algorithm != "sha256" || len(want.Hex) != 64 {
+		return fmt.Errorf("want digest %q is not a sha256 digest", want)
+	}
+	return firstPass(ctx, r, want, limits, io.Discard)
+}
+
+// firstPass reads r to its end (or to the first refusal), copying the
+// uncompressed tar to w, and checks the limits, every member and the digest.
+func firstPass(ctx context.Context, r io.Reader, want v1.Hash, limits Limits, w io.Writer) error {
+	in, err := decompressed(r)
+	if err != nil {
+		return err
+	}
+	sum := sha256.New()
+	lim := &limitReader{ctx: ctx, r: in, left: limits.MaxBytes}
+	tee := io.TeeReader(lim, io.MultiWriter(sum, w))
+
+	current, memberErr, formatErr := scanMembers(tar.NewReader(tee), newMemberCheck(limits))
+	if memberErr != nil {
+		// Refused whatever the digest: stop reading now rather than pull
+		// the rest of a hostile stream through.
+		return memberErr
+	}
+	// The digest covers the whole stream, trailing blocks included.
+	_, drainErr := io.Copy(io.Discard, tee)
+	switch {
+	case lim.over:
+		return limitError(current, limits)
+	case lim.err != nil:
+		return fmt.Errorf("reading stream: %w", lim.err)
+	case drainErr != nil:
+		return fmt.Errorf("reading stream: %w", drainErr)
+	}
+	if got := sumHash(sum); got != want {
+		return fmt.Errorf("content digest is %s, expected %s: %w", got, want, ErrDigestMismatch)
+	}
+	return formatErr
 }
 
 // scanMembers checks every member header in order. It stops at the first
