@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
@@ -162,6 +163,9 @@ type trail struct {
 	Version string `json:"version"`
 	// PRs are the pull requests named by the version's records.
 	PRs []promote.PR `json:"prs"`
+	// Plan is the plan decision recorded when the version was registered
+	// (nil: none was, such as for --version outside git).
+	Plan *flow.PlanRecord `json:"plan"`
 	// Images and Bundles are what the version's tasks run.
 	Images   []string      `json:"images"`
 	Bundles  []string      `json:"bundles"`
@@ -241,6 +245,10 @@ func (h *Handler) trail(ctx context.Context, c *catalog, project, version string
 	}
 	if len(t.Entities) == 0 {
 		return nil, fmt.Errorf("project %s has no entity at version %s in any domain: %w", project, version, errNothing)
+	}
+	t.Plan, err = flow.ReadPlanRecord(ctx, h.store, project, version)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
 	}
 	sort.SliceStable(t.Entities, func(i, j int) bool {
 		a, b := t.Entities[i], t.Entities[j]

@@ -155,7 +155,7 @@ func TestPagesShowTheLineage(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("trail: %d\n%s", code, body)
 	}
-	for _, want := range []string{"PR <a href=\"https://github.example/acme/lineage/pull/12\"", "sha256:" + strings.Repeat("2", 64), "registry.invalid/lineage/image@", "workflow/grid", "✓ same digest", "alice", dev.ID, stg.ID} {
+	for _, want := range []string{"PR <a href=\"https://github.example/acme/lineage/pull/12\"", "Not recorded for this version", "sha256:" + strings.Repeat("2", 64), "registry.invalid/lineage/image@", "workflow/grid", "✓ same digest", "alice", dev.ID, stg.ID} {
 		if !strings.Contains(body, want) {
 			t.Errorf("trail lacks %q", want)
 		}

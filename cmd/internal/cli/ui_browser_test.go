@@ -168,7 +168,7 @@ func TestUIDemoInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	trail := text("main")
-	for _, want := range []string{version, "launchplan/nightly", "workflow/train", "task/fit", "bundle sha256:", "alice", "succeeded"} {
+	for _, want := range []string{version, "launchplan/nightly", "workflow/train", "task/fit", "bundle sha256:", "alice", "succeeded", "decision none"} {
 		if !strings.Contains(trail, want) {
 			t.Errorf("the version trail lacks %q", want)
 		}
