@@ -37,8 +37,10 @@
 //   - Downloads of file and dir values stream from the domain's execution
 //     repository by digest and are verified while streaming; a mismatch
 //     cuts the connection so no client keeps tampered bytes as complete.
+//   - The timeline draws one bar per attempt (executor's AttemptLog) and
+//     the node page lists each attempt's failure class; the version trail
+//     shows the plan decision flow records at registration.
 //   - What the store does not hold is said on the page rather than
-//     guessed: resources used, logs of attempts before the last failure
-//     (the last failure's message carries its stderr tail), and the plan
-//     decision of a version.
+//     guessed: resources actually used, and full logs of every attempt
+//     (the last failure's message carries its stderr tail).
 package ui
