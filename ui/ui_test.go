@@ -30,6 +30,8 @@ import (
 func smallLineage(t *testing.T) (*fixture, *executor.Execution, *executor.Execution) {
 	f := newFixture(t)
 	f.registerGrid("development", "grid", 9, 3)
+	f.register("development", &registrar.Entity{Kind: registrar.KindLaunchPlan, Project: testProject, Name: "nightly", Version: f.version,
+		LaunchPlan: &registrar.LaunchPlan{Workflow: f.ref("grid"), Inputs: map[string]any{"seed": "7"}}})
 	dev := f.run("development", "grid", f.runner(), map[string]any{"seed": "7"})
 	if dev.Status != executor.StatusSucceeded {
 		t.Fatalf("development run: %s %s", dev.Status, dev.Error)
@@ -150,6 +152,17 @@ func TestPagesShowTheLineage(t *testing.T) {
 		}
 	}
 
+	// A launch plan's page says where it is active: promotion activated it
+	// in staging.
+	code, body = get(t, srv, base+"entities/"+testProject+"/launchplan/nightly")
+	if code != 200 || !strings.Contains(body, `<tr data-domain="staging"><td>staging</td>`) || !strings.Contains(body, `data-status="running">active</span>`) ||
+		!strings.Contains(body, `data-type="activation"`) {
+		t.Errorf("launch plan page does not show it active in staging: %d\n%s", code, body)
+	}
+	if strings.Count(body, ">active</span>") != 1 {
+		t.Errorf("the launch plan is shown active in %d domains, want 1 (staging)", strings.Count(body, ">active</span>"))
+	}
+
 	// The version trail.
 	code, body = get(t, srv, base+"versions/"+testProject+"/"+f.version)
 	if code != 200 {
@@ -227,7 +240,7 @@ func TestJSONTwins(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &tr); err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.Runs) != 2 || len(tr.PRs) != 1 || len(tr.Entities) != 3 || !tr.Entities[0].Identical || len(tr.Records) == 0 {
+	if len(tr.Runs) != 2 || len(tr.PRs) != 1 || len(tr.Entities) != 4 || !tr.Entities[0].Identical || len(tr.Records) == 0 {
 		t.Errorf("trail JSON: %s", body)
 	}
 	// Errors are JSON too.
