@@ -240,7 +240,7 @@ func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Executio
 			Limits:       n.limits,
 			Timeout:      n.timeout,
 			DataRepo:     store.ExecutionRepo(ex.Project, ex.Domain),
-			CheckpointID: ex.ID + "/" + n.id,
+			CheckpointID: checkpointID(ex, ex.Node(n.id)),
 		})
 		if err == nil {
 			if cerr := checkOutputs(n.outputs, res.Outputs); cerr != nil {

@@ -245,6 +245,10 @@ func (e *Engine) LaunchRecovery(ctx context.Context, project, domain, id string)
 	ex.OverwriteCache, ex.Parallelism, ex.RecoveredFrom = old.OverwriteCache, old.Parallelism, old.ID
 	for _, n := range ex.Nodes {
 		o := old.Node(n.ID)
+		if o != nil && o.Attempts > 0 {
+			// The re-run continues the failed attempt's checkpoint.
+			n.Checkpoint = checkpointID(old, o)
+		}
 		if o == nil || o.Status != StatusSucceeded || checkOutputs(p.byID[n.ID].outputs, o.Outputs) != nil {
 			continue
 		}
@@ -259,6 +263,18 @@ func (e *Engine) LaunchRecovery(ctx context.Context, project, domain, id string)
 		return nil, fmt.Errorf("recovering %s: %w", id, err)
 	}
 	return ex, nil
+}
+
+// checkpointID is the checkpoint the attempts of node n of ex use.
+func checkpointID(ex *Execution, n *NodeRecord) string {
+	if n != nil && n.Checkpoint != "" {
+		return n.Checkpoint
+	}
+	id := ""
+	if n != nil {
+		id = n.ID
+	}
+	return ex.ID + "/" + id
 }
 
 // LaunchResume prepares a crashed execution to run again under its own

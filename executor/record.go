@@ -128,6 +128,11 @@ type NodeRecord struct {
 	Failure *TaskError `json:"failure,omitempty"`
 	// RecoveredFrom names the execution whose outputs this node reused.
 	RecoveredFrom string `json:"recoveredFrom,omitempty"`
+	// Checkpoint is the checkpoint every attempt of the node continues
+	// ($RUNWAY_CHECKPOINT): "<execution>/<node>" of the execution that first
+	// ran it, so a recovery hands the failed attempt's last checkpoint to
+	// the new attempt. Empty means this execution's own.
+	Checkpoint string `json:"checkpoint,omitempty"`
 	// AttemptLog is every attempt of the node, in order: when it ran and
 	// why it failed (records written before it existed have none). A cache
 	// hit has no attempt.

@@ -179,6 +179,17 @@ func (r *Runner) Limiter() string {
 	return "setrlimit"
 }
 
+// checkpointDir is where $RUNWAY_CHECKPOINT lives for a: under the
+// execution and node named by a.CheckpointID, which a recovery points at
+// the failed execution's, so the new attempt continues its checkpoint.
+func (r *Runner) checkpointDir(a executor.Attempt, nodeDir string) string {
+	id := a.CheckpointID
+	if id == "" || strings.Contains(id, "..") || strings.HasPrefix(id, "/") || strings.Count(id, "/") != 1 {
+		return filepath.Join(nodeDir, "checkpoint")
+	}
+	return filepath.Join(r.workRoot, filepath.FromSlash(id), "checkpoint")
+}
+
 // Run runs one attempt (executor.Runner).
 func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.AttemptResult, error) {
 	nodeDir := filepath.Join(r.workRoot, a.ExecutionID, a.NodeID)
@@ -194,7 +205,7 @@ func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 		Execution: a.ExecutionID, Node: a.NodeID, Attempt: a.Number,
 		BundleProject: a.TaskRef.Project, Task: a.Task, Inputs: a.Inputs, Outputs: a.Outputs,
 		DataRepo: a.DataRepo, Timeout: a.Timeout, WorkDir: dir,
-		CheckpointDir: filepath.Join(nodeDir, "checkpoint"),
+		CheckpointDir: r.checkpointDir(a, nodeDir),
 		ResultFile:    filepath.Join(dir, "result.json"),
 	}
 	var cg *cgroup
