@@ -139,3 +139,26 @@ func TestRunWithoutWaitRunsToTheEnd(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// Item 14: a refused register does not print "registered ... into".
+func TestRefusedRegisterDoesNotSayRegistered(t *testing.T) {
+	home, repo := t.TempDir(), sampleRepo(t)
+	if r := run(t, home, "register", "--repo", repo, "--version", "v1"); r.code != 0 {
+		t.Fatalf("register: exit %d: %s", r.code, r.err)
+	}
+	yaml := filepath.Join(repo, "runway.yaml")
+	b, err := os.ReadFile(yaml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(yaml, []byte(strings.Replace(string(b), "retries: 1", "retries: 2", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, home, "register", "--repo", repo, "--version", "v1")
+	if r.code != ExitConflict {
+		t.Fatalf("exit %d, want %d: %s%s", r.code, ExitConflict, r.out, r.err)
+	}
+	if strings.Contains(r.out, "registered house-prices@v1") || !strings.Contains(r.out, "did not register house-prices@v1") {
+		t.Fatalf("a refused register says:\n%s", r.out)
+	}
+}

@@ -133,7 +133,7 @@ func runPromote(cmd *cobra.Command, g *Global, o *PromoteOptions) error {
 				fmt.Fprintf(g.IO.Out, "on merge: %s\n  %s\n", mrep.Path, mrep.Reason)
 				if r := mrep.Registration; r != nil && r.Register != nil {
 					printPackage(g, r)
-					printRegister(g, r.Register)
+					printRegister(g, r.Register, err != nil && mrep.Promotion == nil)
 				}
 				if mrep.Promotion != nil {
 					printPromote(g, mrep.Promotion)

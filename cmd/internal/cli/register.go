@@ -89,7 +89,7 @@ func runRegister(cmd *cobra.Command, g *Global, o *RegisterOptions) error {
 			}
 		} else {
 			printPackage(g, rep)
-			printRegister(g, rep.Register)
+			printRegister(g, rep.Register, err != nil)
 		}
 		if err != nil && g.JSON() {
 			return silentError{err}
@@ -121,10 +121,15 @@ func registerJSON(rep *flow.RegisterReport) map[string]any {
 	}
 }
 
-func printRegister(g *Global, rep *flow.RegisterReport) {
+// printRegister prints what a registration wrote; failed says it ended in
+// an error, so the headline never claims a registration that was refused.
+func printRegister(g *Global, rep *flow.RegisterReport, failed bool) {
 	verb := "registered"
-	if rep.DryRun {
+	switch {
+	case rep.DryRun:
 		verb = "would register"
+	case failed:
+		verb = "did not register"
 	}
 	fmt.Fprintf(g.IO.Out, "%s %s@%s into %s (%s)\n", verb, rep.Project, rep.Version, rep.Domain, rep.Store)
 	if rep.Image != "" {
