@@ -162,3 +162,17 @@ func TestRefusedRegisterDoesNotSayRegistered(t *testing.T) {
 		t.Fatalf("a refused register says:\n%s", r.out)
 	}
 }
+
+// Item 14: scheduler --once -o json prints one JSON document, [] when
+// nothing is due.
+func TestSchedulerOnceJSON(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "store"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, home, "scheduler", "--once", "-o", "json")
+	var fires []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &fires); r.code != 0 || err != nil || fires == nil || len(fires) != 0 {
+		t.Fatalf("exit %d, %v, %q: want []", r.code, err, r.out)
+	}
+}

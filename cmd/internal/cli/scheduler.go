@@ -112,15 +112,24 @@ func runScheduler(ctx context.Context, g *Global, o *SchedulerOptions, projects,
 	if err != nil {
 		return err
 	}
+	ran := []promote.Fire{}
 	for _, f := range fires {
 		id, err := launch(ctx, f.LaunchPlan, f.Scheduled)
 		f.Execution = id
 		if err != nil {
 			f.Error = err.Error()
 		}
-		report(f)
+		if g.JSON() {
+			ran = append(ran, f)
+		} else {
+			report(f)
+		}
 	}
-	if len(fires) == 0 && !g.JSON() {
+	if g.JSON() {
+		// One document for --once, [] when nothing was due.
+		return g.PrintJSON(ran)
+	}
+	if len(fires) == 0 {
 		fmt.Fprintln(g.IO.Out, "nothing due")
 	}
 	return nil
