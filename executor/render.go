@@ -100,7 +100,8 @@ func RenderListJSON(w io.Writer, es []*Execution, now time.Time) error {
 // RenderTree writes the lineage view of `runway get execution`: the
 // execution, then its nodes as a tree along their first upstream edge
 // (a node with several upstreams names the others), each with status,
-// cache, attempts, duration, outputs and error.
+// cache, attempts, duration, inputs, outputs and the whole error (the
+// execution's own error line is its first line: the node says the rest).
 func RenderTree(w io.Writer, e *Execution, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "execution %s  %s  %s  %s\n", e.ID, e.Status, e.Target, round(e.Duration(now)))
@@ -133,11 +134,23 @@ func RenderTree(w io.Writer, e *Execution, now time.Time) error {
 			fmt.Fprintf(&b, "  (reused from %s)", n.RecoveredFrom)
 		}
 		b.WriteString("\n")
+		if len(n.Inputs) > 0 {
+			fmt.Fprintf(&b, "%s%s  inputs:  %s\n", prefix, next, formatValues(n.Inputs))
+		}
 		if len(n.Outputs) > 0 {
 			fmt.Fprintf(&b, "%s%s  outputs: %s\n", prefix, next, formatValues(n.Outputs))
 		}
 		if n.Failure != nil {
-			fmt.Fprintf(&b, "%s%s  error: %s\n", prefix, next, firstLine(n.Failure.Error()))
+			// The whole message: a failure's last lines of stderr follow
+			// its first line, indented under it.
+			msg := strings.TrimRight(n.Failure.Error(), "\n")
+			first, rest, _ := strings.Cut(msg, "\n")
+			fmt.Fprintf(&b, "%s%s  error: %s\n", prefix, next, first)
+			for _, l := range strings.Split(rest, "\n") {
+				if rest != "" {
+					fmt.Fprintf(&b, "%s%s    | %s\n", prefix, next, l)
+				}
+			}
 		}
 		kids := children[n.ID]
 		for i, k := range kids {
