@@ -18,6 +18,7 @@ import (
 	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/prbot"
 	"github.com/runway-ci/runway/server"
+	"github.com/runway-ci/runway/ui"
 )
 
 func init() { commands = append(commands, newServe) }
@@ -45,6 +46,8 @@ type ServeOptions struct {
 	ReconcileInterval time.Duration
 	DrainTimeout      time.Duration
 	BodyTimeout       time.Duration
+	UITokenFile       string
+	UITrustedHeader   string
 
 	domain string
 }
@@ -76,7 +79,9 @@ Secrets come from files or the environment, never from flags:
   or a token       --github-token-file F, or RUNWAY_GITHUB_TOKEN
 
 Endpoints: POST /webhook, GET /healthz, GET /readyz (journal open, store
-reachable), GET /metrics (Prometheus). Logs are JSON lines on stderr, each
+reachable), GET /metrics (Prometheus), and the web view under /ui/ when
+--ui-token-file (or RUNWAY_UI_TOKEN) or --ui-trusted-header says who may
+read it (otherwise it refuses everyone). Logs are JSON lines on stderr, each
 about a delivery carrying its id. SIGTERM: new deliveries get 503, the work
 in flight finishes within --drain-timeout, the rest stays journaled.
 
@@ -112,6 +117,8 @@ Leases); see deploy/server.yaml.`,
 	f.DurationVar(&o.ReconcileInterval, "reconcile-interval", 10*time.Minute, "how often a GitHub App server asks GitHub to redeliver missed deliveries (0: never)")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", 25*time.Second, "on SIGTERM, how long the work in flight may take before it is left for the next start")
 	f.DurationVar(&o.BodyTimeout, "body-timeout", 10*time.Second, "a request body slower than this is refused (408)")
+	f.StringVar(&o.UITokenFile, "ui-token-file", "", "serve the web view under /ui/ to readers with the bearer token in FILE (or RUNWAY_UI_TOKEN)")
+	f.StringVar(&o.UITrustedHeader, "ui-trusted-header", "", "serve the web view under /ui/ to the reader an auth proxy names in this header")
 	addLockFlag(cmd.Flags(), g)
 	return cmd
 }
@@ -242,6 +249,19 @@ func runServe(ctx context.Context, g *Global, o *ServeOptions) error {
 	if gh.app != nil && o.ReconcileInterval > 0 {
 		opts = append(opts, server.WithReconciler(&server.Reconciler{GitHub: gh.app, Interval: o.ReconcileInterval}))
 	}
+	// The web view: refused to everyone unless a token or an auth proxy
+	// says who may read (the webhook port faces GitHub, so never anonymous).
+	var uiAuthn ui.Auth
+	if o.UITokenFile != "" || o.UITrustedHeader != "" || strings.TrimSpace(g.getenv()("RUNWAY_UI_TOKEN")) != "" {
+		if uiAuthn, err = uiAuth(g, &UIOptions{Addr: o.Addr, TokenFile: o.UITokenFile, TrustedHeader: o.UITrustedHeader}); err != nil {
+			return err
+		}
+	}
+	uih, err := ui.New(p.Store, ui.Options{Auth: uiAuthn, Platform: p.Platform, Logger: log})
+	if err != nil {
+		return err
+	}
+	opts = append(opts, server.WithMount("/ui/", uih))
 	srv, err := server.New(opts...)
 	if err != nil {
 		return err

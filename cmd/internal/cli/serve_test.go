@@ -41,6 +41,7 @@ type serveWorld struct {
 	store, state, home string
 	secret             []byte
 	base, head         string
+	env                []string // more environment for the next start
 }
 
 func newServeWorld(t *testing.T) *serveWorld {
@@ -111,6 +112,7 @@ func (w *serveWorld) start(args ...string) *serveProc {
 		"--github-api-url", w.gh.URL(), "--github-git-url", w.host.URL}, args...)
 	p.cmd = exec.Command(exe, all...)
 	p.cmd.Env = append(os.Environ(), EnvWebhookSecret+"="+string(w.secret), EnvGitHubToken+"=ghs_server", "RUNWAY_HOME="+w.home)
+	p.cmd.Env = append(p.cmd.Env, w.env...)
 	p.cmd.Stderr = logf
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -488,4 +490,137 @@ func storeTags(t *testing.T, dir, repo string) []string {
 		t.Fatal(err)
 	}
 	return tags
+}
+
+func httpGet(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeRefusalsHealthAndUI: the real process refuses what is not
+// GitHub's, answers its probes, and keeps the web view closed unless told
+// who may read it.
+func TestServeRefusalsHealthAndUI(t *testing.T) {
+	w := newServeWorld(t)
+	p := w.start()
+	body := []byte(`{"zen":"Design for failure.","hook_id":1}`)
+	for _, tc := range []struct {
+		name, header, value, want string
+	}{
+		{"unsigned", "X-Hub-Signature-256", "", "unsigned"},
+		{"sha1 only", "X-Hub-Signature", "sha1=" + strings.Repeat("0", 40), "sha1_only"},
+		{"forged", "X-Hub-Signature-256", server.Sign([]byte("not the secret"), body), "bad_signature"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/webhook", bytes.NewReader(body))
+		req.Header.Set("X-GitHub-Event", "ping")
+		req.Header.Set("X-GitHub-Delivery", "refused-"+tc.name)
+		if tc.value != "" {
+			req.Header.Set(tc.header, tc.value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, b)
+		}
+	}
+	if n := p.metric(t, "runway_webhook_deliveries_total"); n != 0 {
+		t.Errorf("refused requests counted as deliveries: %v", n)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, b := httpGet(t, p.url+path); code != 200 {
+			t.Errorf("%s: %d %s", path, code, b)
+		}
+	}
+	if code, _ := httpGet(t, p.url+"/ui/"); code != http.StatusUnauthorized && code != http.StatusForbidden {
+		t.Errorf("the web view answered %d to an anonymous reader; it must be closed by default", code)
+	}
+	p.kill()
+	w.env = []string{"RUNWAY_UI_TOKEN=ui-secret-token"}
+	p = w.start()
+	if code, _ := httpGet(t, p.url+"/ui/"); code != http.StatusUnauthorized && code != http.StatusForbidden {
+		t.Errorf("the web view answered %d without the token", code)
+	}
+	if code, b := httpGet(t, p.url+"/ui/", "Authorization", "Bearer ui-secret-token"); code != http.StatusOK {
+		t.Errorf("the web view with the token: %d %s", code, tail(b, 300))
+	}
+}
+
+// TestServeDrainsOnSIGTERM: on SIGTERM the server answers new deliveries
+// 503, gives the work in flight its drain timeout, exits 0, and leaves what
+// it did not finish in the journal for the next start.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	w := newServeWorld(t)
+	w.gh.SetPullRequest(serveRepo, githubfake.PullRequest{Number: 2, Title: "pr", User: "Codertocat", HeadSHA: w.head, HeadRef: "changes", BaseSHA: w.base, BaseRef: "master"})
+	var prExample map[string]any
+	for _, e := range octokitExamples(t) {
+		for _, ex := range e.Examples {
+			if e.Name == "pull_request" && ex["action"] == "opened" && prExample == nil {
+				prExample = ex
+			}
+		}
+	}
+	w.host.Hold() // the checkout hangs: the delivery stays in flight
+	p := w.start("--drain-timeout", "3s")
+	if code, b := p.post(t, w.secret, "pull_request", "drain-1", w.adapt("pull_request", prExample)); code != http.StatusAccepted {
+		t.Fatalf("%d %s", code, b)
+	}
+	for p.metric(t, "runway_webhook_workers_busy") != 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// While it drains, a new delivery is refused with 503 (GitHub's
+	// redelivery, or the reconciler, brings it back).
+	refused := false
+	for time.Since(start) < 2*time.Second && !refused {
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/webhook", bytes.NewReader([]byte(`{}`)))
+		req.Header.Set("X-GitHub-Event", "ping")
+		req.Header.Set("X-GitHub-Delivery", "during-drain")
+		req.Header.Set("X-Hub-Signature-256", server.Sign(w.secret, []byte(`{}`)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			break // the listener is closed: also a refusal
+		}
+		resp.Body.Close()
+		refused = resp.StatusCode == http.StatusServiceUnavailable
+		if !refused && resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("during the drain: %d", resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	<-p.done
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit %d after SIGTERM", code)
+	}
+	if el := time.Since(start); el < 2*time.Second || el > 20*time.Second {
+		t.Errorf("stopped after %v; the drain timeout is 3s", el)
+	}
+	w.host.Release()
+	p2 := w.start()
+	p2.waitIdle(t, 2*time.Minute)
+	handled := 0
+	for _, l := range p2.logLines(t, "delivery handled") {
+		if l["delivery"] == "drain-1" {
+			handled++
+		}
+	}
+	if handled != 1 {
+		t.Fatalf("drain-1 handled %d times after the restart, want 1", handled)
+	}
 }
