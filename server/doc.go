@@ -19,8 +19,9 @@
 //   - JSON and form-encoded (payload=...) bodies are both accepted.
 //   - Filter: pull_request opened/synchronize/reopened/closed,
 //     issue_comment created whose first line starts with /runway (not by a
-//     bot), push to the repository's default branch, and ping /
-//     installation / installation_repositories (recorded) are journaled.
+//     bot) and push to the repository's default branch are journaled for
+//     work; ping, installation and installation_repositories are journaled
+//     as done ("recorded": their whole effect).
 //     Every other delivery is answered 202 "ignored" and counted, without
 //     a write.
 //   - Durable before the answer: the delivery is written to a bbolt file

@@ -126,6 +126,22 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, http.StatusAccepted, answer{Status: "ignored", Delivery: id, Message: "runway does nothing for this event: " + describe(d)})
 		return
 	}
+	if d.Key == "" && recordOnly(d.Event) {
+		d.Received = time.Now().UTC()
+		if err := s.j.Record(d); err != nil {
+			if errors.Is(err, ErrDuplicate) {
+				s.duplicate(w, log, d)
+				return
+			}
+			log.Error("journaling a delivery", "err", err)
+			s.refuse(w, log, http.StatusInternalServerError, reasonJournal, "the delivery could not be journaled; deliver again")
+			return
+		}
+		s.m.deliveries.WithLabelValues(event, outcomeRecorded).Inc()
+		log.Info("webhook recorded", "action", d.Action, "installation", d.Installation)
+		s.reply(w, http.StatusAccepted, answer{Status: "recorded", Delivery: id, Message: "journaled; " + describe(d)})
+		return
+	}
 	if !s.q.reserve() {
 		w.Header().Set("Retry-After", "30")
 		s.refuse(w, log, http.StatusServiceUnavailable, reasonQueueFull, fmt.Sprintf("the queue holds %d deliveries, its limit; deliver again later", s.o.queueSize))
@@ -135,11 +151,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	if err := s.j.Add(d, prHead); err != nil {
 		s.q.release()
 		if errors.Is(err, ErrDuplicate) {
-			s.m.dedupes.Inc()
-			s.m.deliveries.WithLabelValues(event, outcomeDuplicate).Inc()
-			log.Info("webhook duplicate: already journaled")
-			s.reply(w, http.StatusOK, answer{Status: "duplicate", Delivery: id, Reason: "replayed",
-				Message: "delivery " + id + " was received before; it is not journaled or handled again"})
+			s.duplicate(w, log, d)
 			return
 		}
 		log.Error("journaling a delivery", "err", err)
@@ -150,6 +162,23 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	s.m.deliveries.WithLabelValues(event, outcomeAccepted).Inc()
 	log.Info("webhook accepted", "action", d.Action, "repo", d.Repo, "key", d.Key)
 	s.reply(w, http.StatusAccepted, answer{Status: "accepted", Delivery: id, Message: "journaled; " + describe(d)})
+}
+
+func (s *Server) duplicate(w http.ResponseWriter, log *slog.Logger, d *Delivery) {
+	s.m.dedupes.Inc()
+	s.m.deliveries.WithLabelValues(d.Event, outcomeDuplicate).Inc()
+	log.Info("webhook duplicate: already journaled")
+	s.reply(w, http.StatusOK, answer{Status: "duplicate", Delivery: d.ID, Reason: "replayed",
+		Message: "delivery " + d.ID + " was received before; it is not journaled or handled again"})
+}
+
+// recordOnly says whether an event's whole effect is to be recorded.
+func recordOnly(event string) bool {
+	switch event {
+	case "ping", "installation", "installation_repositories":
+		return true
+	}
+	return false
 }
 
 // readBody reads at most MaxBody bytes, within the body timeout: a client
@@ -209,10 +238,7 @@ func jsonPayload(contentType string, body []byte) ([]byte, error) {
 		}
 		body = []byte(p)
 	}
-	if !json.Valid(body) {
-		return nil, errors.New("the payload is not JSON (content type " + contentType + ")")
-	}
-	return body, nil
+	return body, nil // classify's decoding refuses what is not JSON
 }
 
 // envelope is what the server reads of a payload to file and order it; the
@@ -265,7 +291,7 @@ func classify(id, event string, payload []byte) (d *Delivery, prHead string, rel
 	}
 	switch event {
 	case "ping", "installation", "installation_repositories":
-		return d, "", true, nil // recorded
+		return d, "", true, nil // recorded (recordOnly)
 	case "pull_request":
 		if e.PullRequest == nil || d.Repo == "" {
 			return d, "", false, nil

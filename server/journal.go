@@ -132,6 +132,20 @@ func (j *Journal) Add(d *Delivery, prHead string) error {
 	})
 }
 
+// Record journals d as received and done at once, for the events whose
+// only effect is to be recorded (ping, installation): one write, no work.
+// A delivery id the journal holds gives ErrDuplicate.
+func (j *Journal) Record(d *Delivery) error {
+	return j.db.Batch(func(tx *bolt.Tx) error {
+		seen := tx.Bucket(bucketSeen)
+		if seen.Get([]byte(d.ID)) != nil {
+			return ErrDuplicate
+		}
+		rec, _ := json.Marshal(seenRecord{State: stateDone, Event: d.Event, Received: d.Received, Finished: d.Received})
+		return seen.Put([]byte(d.ID), rec)
+	})
+}
+
 // Started counts an attempt of d, durably, before its work begins, so that
 // a delivery that crashes the server every time is given up after a
 // bounded number of restarts.

@@ -21,17 +21,17 @@ type metrics struct {
 const (
 	outcomeAccepted  = "accepted"  // journaled and queued
 	outcomeIgnored   = "ignored"   // answered 202, no work to do
+	outcomeRecorded  = "recorded"  // journaled as done: ping, installation
 	outcomeDuplicate = "duplicate" // the id was journaled before
 	outcomeHandled   = "handled"   // the work finished
 	outcomeFailed    = "failed"    // the work failed and will not be retried
-	outcomeRetried   = "retried"   // the work failed and will be retried
 )
 
 func newMetrics(q *queue) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "runway_webhook_deliveries_total", Help: "Webhook deliveries by event and outcome (accepted, ignored, duplicate, handled, retried, failed).",
+			Name: "runway_webhook_deliveries_total", Help: "Webhook deliveries by event and outcome (accepted, recorded, ignored, duplicate, handled, failed).",
 		}, []string{"event", "outcome"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runway_webhook_rejections_total", Help: "Webhook requests refused, by reason.",

@@ -78,11 +78,6 @@ func (s *Server) handle(ctx context.Context, d *Delivery) (err error) {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
 	}()
-	switch d.Event {
-	case "ping", "installation", "installation_repositories":
-		s.log.Info("recorded", "delivery", d.ID, "event", d.Event, "action", d.Action, "installation", d.Installation)
-		return nil
-	}
 	return s.o.handler.Handle(ctx, d)
 }
 
