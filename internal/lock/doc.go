@@ -26,26 +26,33 @@
 //
 // A registry has no compare-and-swap, but it has a consistent tag list on
 // the registries named below. Each lock key owns one repository,
-// store.LockRepo(key). A contender:
+// store.LockRepo(key). A contender names its claim once,
+// "claim-<16 hex of its start time>-<random>", and writes it as tags
+// "<claim>-<seq>": each write is a new tag with the next sequence number,
+// written before the previous tag is deleted, so the claim stays listed
+// from its first write to its release and a tag list alone (no manifest
+// reads) shows whether its holder is alive. A contender loops:
 //
-//  1. picks a claim tag "claim-<16 hex of its start time>-<random>", unique
-//     to it, kept for its whole wait;
-//  2. writes a small claim manifest to that tag (holder, sequence number,
-//     lease time), then lists the repository's tags;
-//  3. wins when its own claim is listed and no other live claim is. A
-//     claim is dead when this contender has seen it with the same manifest
-//     digest for longer than the lease time, measured on its own monotonic
-//     clock (never by comparing another machine's clock); dead claims are
-//     deleted. Otherwise it backs off (jittered, doubling), withdrawing its
-//     claim first if a live claim with an older tag exists, and repeats
-//     from 2. The oldest waiter keeps its claim, so the queue drains in
-//     arrival order, but safety never depends on that.
+//  1. list the tags. A claim whose highest sequence number this contender
+//     has seen unchanged for longer than the lease time is dead, measured
+//     on its own monotonic clock (never by comparing another machine's
+//     clock); its tags are deleted and it does not count;
+//  2. with no claim of its own: if another live claim is listed, wait
+//     (jittered, doubling backoff) and go to 1; else write its claim;
+//  3. with a claim: list again; win when its claim is listed and no other
+//     live claim is. Otherwise, if a live claim with an older name is
+//     listed, withdraw (delete its tag); if its own is the oldest, keep it
+//     (rewritten, so it stays alive) until the others withdraw or the
+//     holder releases. Wait and go to 1.
 //
-// The holder rewrites its claim (a new sequence number, hence a new
-// digest) every quarter lease. It relies on the lock only for three
-// quarters of a lease after the start of its last successful write; past
-// that it stops renewing and its context ends with ErrLost. Release
-// deletes the claim.
+// Looking before writing keeps collisions rare; when two claims meet, the
+// older stays, so the protocol does not livelock; safety never depends on
+// either rule.
+//
+// The holder rewrites its claim every quarter lease. It relies on the lock
+// only for three quarters of a lease after the start of its last
+// successful write; past that it stops renewing and its context ends with
+// ErrLost. Release deletes the claim.
 //
 // Safety. Suppose A and B both win. A's claim a was written before A's
 // winning list L_A and stays until A releases; the same for b and L_B. L_A
@@ -77,15 +84,15 @@
 //
 // A holder that dies (kill -9, a lost machine) holding a claim blocks
 // others for one lease time, counted from when each waiter first looks:
-// its claim stops changing, every waiter deletes it after a lease, and the
+// its sequence number stops growing, every waiter deletes it after a lease, and the
 // work the dead holder did is either complete (runway writes the tag last,
 // after the content it names) or invisible (blobs without a tag, which the
 // next holder rewrites identically). The claim repository then holds no
 // tags; its manifests are untagged and harmless.
 //
-// Cost: an acquisition is one small manifest PUT (its blob exists after
-// the first), a tag list and a HEAD per other claim, plus a DELETE on
-// release; a waiter repeats the first three every backoff step.
+// Cost: an uncontended acquisition is two tag lists and one small manifest
+// PUT (its blob exists after the first); release is one DELETE, a renewal
+// a PUT and a DELETE; a waiter lists the tags once per backoff step.
 //
 // Layer: an internal package (see README.md). It imports the standard
 // library, third-party modules and other internal packages only: never a

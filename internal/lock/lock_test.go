@@ -126,7 +126,7 @@ func TestRegistryDeadHolderLapses(t *testing.T) {
 	// What a holder killed with -9 leaves: a claim no one renews.
 	s, _ := remote.New(reg.Host + "/runway")
 	repo := store.LockRepo(key)
-	orphan := store.LockClaimTagPrefix + "0000000000000001-deadbeef"
+	orphan := store.LockClaimTagPrefix + "0000000000000001-deadbeefdeadbeef-00000001"
 	if _, err := store.PutArtifact(ctx, s, repo, orphan, store.Artifact{ArtifactType: lock.ArtifactTypeClaim,
 		Layers: []store.Blob{{MediaType: store.MediaTypeEmptyJSON, Data: store.EmptyJSON}}}); err != nil {
 		t.Fatal(err)

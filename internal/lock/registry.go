@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runway-ci/runway/internal/store"
@@ -37,6 +38,7 @@ type Registry struct {
 	holder     string
 	log        *slog.Logger
 	jitter     func(int64) int64
+	byDigest   atomic.Bool // the registry refused to delete a tag by name
 }
 
 // RegistryOption configures NewRegistry.
@@ -108,46 +110,112 @@ func DefaultHolder() string {
 
 func (r *Registry) String() string { return "registry claims in " + r.store.String() }
 
-// observation is what a contender saw of another claim: its manifest
-// digest and when (on this process's monotonic clock) it first saw it.
+// A claim is one contender's: "claim-<order>-<random>" names it, and each
+// write of it is a new tag "claim-<order>-<random>-<seq>" (seq in hex,
+// growing), written before the previous one is deleted, so the claim is
+// listed continuously from its first write to its release, and a tag list
+// alone shows whether its holder is alive: a live holder's seq grows.
+type claim struct {
+	r     *Registry
+	key   string
+	repo  string
+	id    string // "claim-<order>-<random>"
+	seq   int
+	tag   string // the current tag, "" when not written
+	wrote time.Time
+}
+
+func (c *claim) tagFor(seq int) string { return fmt.Sprintf("%s-%08x", c.id, seq) }
+
+// parseClaimTag splits "claim-<order>-<random>-<seq>" into the claim id and
+// its sequence number.
+func parseClaimTag(tag string) (id string, seq int, ok bool) {
+	if !strings.HasPrefix(tag, store.LockClaimTagPrefix) {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(tag, '-')
+	if i < len(store.LockClaimTagPrefix) {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(tag[i+1:], 16, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return tag[:i], int(n), true
+}
+
+// observation is what a contender saw of another claim: its highest
+// sequence number and when (on this process's monotonic clock) it first
+// saw that number.
 type observation struct {
-	digest string
-	since  time.Time
+	seq   int
+	since time.Time
+}
+
+// view is one reading of the claim repository.
+type view struct {
+	mine   bool     // our current tag is listed
+	others []string // ids of other live claims
+	older  bool     // one of them queued before us
 }
 
 // Acquire implements Locker with the claim protocol of the package doc.
 func (r *Registry) Acquire(ctx context.Context, key string) (Held, error) {
-	repo := store.LockRepo(key)
-	// The order part is fixed for the whole wait: the oldest contender
-	// keeps its claim while younger ones withdraw, which keeps the queue
-	// moving (bakery style); safety never depends on it.
-	tag := fmt.Sprintf("%s%016x-%s", store.LockClaimTagPrefix, time.Now().UnixNano(), randomHex(8))
-	c := &claim{r: r, key: key, repo: repo, tag: tag}
+	// The order part is fixed for the whole wait: when two claims meet,
+	// the older stays and the younger withdraws.
+	c := &claim{r: r, key: key, repo: store.LockRepo(key),
+		id: fmt.Sprintf("%s%016x-%s", store.LockClaimTagPrefix, time.Now().UnixNano(), randomHex(8))}
 	seen := map[string]observation{}
 	wait := r.backoffMin
+	fail := func(err error) (Held, error) {
+		_ = c.remove(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("acquiring lock %q (%s): %w", key, r, err)
+	}
 	for attempt := 1; ; attempt++ {
-		wrote := time.Now()
-		if err := c.write(ctx); err != nil {
-			return nil, fmt.Errorf("acquiring lock %q (%s): %w", key, r, err)
-		}
-		won, older, err := r.inspect(ctx, c, seen)
+		v, err := r.look(ctx, c, seen)
 		if err != nil {
-			c.remove(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("acquiring lock %q (%s): %w", key, r, err)
+			return fail(err)
 		}
-		if won && time.Since(wrote) < r.deadline() {
-			r.log.Debug("lock acquired", "key", key, "claim", repo+":"+tag, "attempts", attempt)
-			return c.hold(ctx, wrote), nil
-		}
-		if older {
-			// Someone queued before us: step aside until our next turn.
-			c.remove(ctx)
+		switch {
+		case c.tag == "" && len(v.others) == 0:
+			// The room looks empty: claim, then look again.
+			if err := c.write(ctx); err != nil {
+				return fail(err)
+			}
+			if v, err = r.look(ctx, c, seen); err != nil {
+				return fail(err)
+			}
+			if v.mine && len(v.others) == 0 && time.Since(c.wrote) < r.deadline() {
+				r.log.Debug("lock acquired", "key", key, "claim", c.repo+":"+c.tag, "attempts", attempt)
+				return c.hold(ctx), nil
+			}
+			if v.older || !v.mine {
+				if err := c.remove(ctx); err != nil {
+					return fail(err)
+				}
+			}
+		case c.tag != "" && v.older:
+			if err := c.remove(ctx); err != nil {
+				return fail(err)
+			}
+		case c.tag != "":
+			// We are the oldest claim: stay, keep it fresh, and win once
+			// the younger ones have withdrawn (or the holder released).
+			if err := c.write(ctx); err != nil {
+				return fail(err)
+			}
+			if v, err = r.look(ctx, c, seen); err != nil {
+				return fail(err)
+			}
+			if v.mine && len(v.others) == 0 && time.Since(c.wrote) < r.deadline() {
+				r.log.Debug("lock acquired", "key", key, "claim", c.repo+":"+c.tag, "attempts", attempt)
+				return c.hold(ctx), nil
+			}
 		}
 		var d time.Duration
 		d, wait = backoff(wait, r.backoffMax, r.jitter)
 		if err := sleep(ctx, d); err != nil {
-			c.remove(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("waiting for lock %q (%s): %w", key, r, err)
+			return fail(fmt.Errorf("waiting: %w", err))
 		}
 	}
 }
@@ -158,94 +226,98 @@ func (r *Registry) Acquire(ctx context.Context, key string) (Held, error) {
 // instant, can think the claim dead.
 func (r *Registry) deadline() time.Duration { return r.ttl * 3 / 4 }
 
-// inspect lists the claims and decides: won when ours is listed and no other
-// live claim is; older when a live claim queued before ours. Claims seen
-// unchanged for longer than the ttl belong to dead holders and are removed.
-func (r *Registry) inspect(ctx context.Context, c *claim, seen map[string]observation) (won, older bool, err error) {
+// look lists the claims. A claim whose sequence number this contender has
+// seen unchanged for longer than the lease belongs to a dead holder: its
+// tags are deleted and it does not count.
+func (r *Registry) look(ctx context.Context, c *claim, seen map[string]observation) (view, error) {
 	tags, err := r.store.Tags(ctx, c.repo)
 	if err != nil {
-		return false, false, err
+		return view{}, err
 	}
-	mine := false
-	live := 0
+	var v view
+	top := map[string]int{}
+	byID := map[string][]string{}
 	for _, t := range tags {
-		if !strings.HasPrefix(t, store.LockClaimTagPrefix) {
+		id, seq, ok := parseClaimTag(t)
+		if !ok {
 			continue
 		}
-		if t == c.tag {
-			mine = true
+		if id == c.id {
+			v.mine = v.mine || t == c.tag
 			continue
 		}
-		desc, err := r.store.HeadManifest(ctx, c.repo, t)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // released between the list and now
+		if cur, ok := top[id]; !ok || seq > cur {
+			top[id] = seq
 		}
-		if err != nil {
-			return false, false, err
-		}
-		now := time.Now()
-		o, ok := seen[t]
-		if !ok || o.digest != desc.Digest.String() {
-			seen[t] = observation{digest: desc.Digest.String(), since: now}
-			live++
-			older = older || t < c.tag
-			continue
-		}
-		if now.Sub(o.since) <= r.ttl {
-			live++
-			older = older || t < c.tag
-			continue
-		}
-		// Unchanged for a whole lease: its holder is gone.
-		r.log.Warn("removing the claim of a holder that stopped renewing", "key", c.key, "claim", c.repo+":"+t, "unchanged for", now.Sub(o.since).Round(time.Millisecond))
-		if err := r.store.DeleteTag(ctx, c.repo, t); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return false, false, fmt.Errorf("removing the stale claim %s:%s (a registry that cannot delete tags cannot run the claim protocol): %w", c.repo, t, err)
-		}
-		delete(seen, t)
+		byID[id] = append(byID[id], t)
 	}
-	return mine && live == 0, older, nil
+	now := time.Now()
+	for id, seq := range top {
+		o, ok := seen[id]
+		if !ok || o.seq != seq {
+			seen[id] = observation{seq: seq, since: now}
+		} else if now.Sub(o.since) > r.ttl {
+			r.log.Warn("removing the claim of a holder that stopped renewing", "key", c.key, "claim", c.repo+":"+id, "unchanged for", now.Sub(o.since).Round(time.Millisecond))
+			for _, t := range byID[id] {
+				if err := r.deleteTag(ctx, c.repo, t); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return view{}, fmt.Errorf("removing the stale claim %s:%s (the claim protocol needs a registry that deletes tags): %w", c.repo, t, err)
+				}
+			}
+			delete(seen, id)
+			continue
+		}
+		v.others = append(v.others, id)
+		v.older = v.older || id < c.id
+	}
+	return v, nil
 }
 
-// claim is one contender's claim tag.
-type claim struct {
-	r         *Registry
-	key       string
-	repo, tag string
-	seq       int
-}
-
-// write puts (or rewrites, with a new sequence number, hence a new digest
-// that tells observers the holder is alive) the claim.
+// write puts the claim under its next tag, then deletes the previous tag:
+// the new sequence number tells observers the holder is alive.
 func (c *claim) write(ctx context.Context) error {
-	c.seq++
-	_, err := store.PutArtifact(ctx, c.r.store, c.repo, c.tag, store.Artifact{
+	start := time.Now()
+	next := c.tagFor(c.seq + 1)
+	_, err := store.PutArtifact(ctx, c.r.store, c.repo, next, store.Artifact{
 		ArtifactType: ArtifactTypeClaim,
 		Layers:       []store.Blob{{MediaType: store.MediaTypeEmptyJSON, Data: store.EmptyJSON}},
 		Annotations: map[string]string{
 			store.AnnotationLockKey:    c.key,
-			store.AnnotationLockHolder: c.r.holder,
-			store.AnnotationLockSeq:    strconv.Itoa(c.seq),
+			store.AnnotationLockHolder: c.r.holder + " " + c.id, // unique to this claim: see deleteTag
+			store.AnnotationLockSeq:    strconv.Itoa(c.seq + 1),
 			store.AnnotationLockTTL:    c.r.ttl.String(),
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("writing claim %s:%s: %w", c.repo, c.tag, err)
+		return fmt.Errorf("writing claim %s:%s: %w", c.repo, next, err)
+	}
+	prev := c.tag
+	c.seq, c.tag, c.wrote = c.seq+1, next, start
+	if prev != "" {
+		if err := c.r.deleteTag(ctx, c.repo, prev); err != nil && !errors.Is(err, store.ErrNotFound) {
+			c.r.log.Debug("removing a previous claim tag failed; it lapses", "claim", c.repo+":"+prev, "err", err)
+		}
 	}
 	return nil
 }
 
+// remove withdraws the claim: every tag of it.
 func (c *claim) remove(ctx context.Context) error {
-	err := c.r.store.DeleteTag(ctx, c.repo, c.tag)
+	if c.tag == "" {
+		return nil
+	}
+	tag := c.tag
+	c.tag = ""
+	err := c.r.deleteTag(ctx, c.repo, tag)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("removing claim %s:%s: %w", c.repo, c.tag, err)
+		return fmt.Errorf("removing claim %s:%s: %w", c.repo, tag, err)
 	}
 	return nil
 }
 
 // hold starts renewing a won claim.
-func (c *claim) hold(ctx context.Context, wrote time.Time) *registryHeld {
+func (c *claim) hold(ctx context.Context) *registryHeld {
 	h := &registryHeld{heldCtx: newHeldCtx(ctx), c: c, stopped: make(chan struct{})}
-	go h.renew(wrote)
+	go h.renew()
 	return h
 }
 
@@ -261,7 +333,7 @@ func (h *registryHeld) Context() context.Context { return h.ctx }
 // renew rewrites the claim every ttl/4. The lock is lost (ErrLost) once no
 // renewal has succeeded for the deadline; it never writes after that, which
 // would resurrect a claim another contender may already have removed.
-func (h *registryHeld) renew(last time.Time) {
+func (h *registryHeld) renew() {
 	defer close(h.stopped)
 	r := h.c.r
 	every := r.ttl / 4
@@ -274,9 +346,9 @@ func (h *registryHeld) renew(last time.Time) {
 		case <-t.C:
 		}
 		for {
-			start := time.Now()
-			if start.Sub(last) >= r.deadline() {
-				r.log.Warn("lock lost: the claim could not be renewed in time", "key", h.c.key, "claim", h.c.repo+":"+h.c.tag)
+			last := h.c.wrote
+			if time.Since(last) >= r.deadline() {
+				r.log.Warn("lock lost: the claim could not be renewed in time", "key", h.c.key, "claim", h.c.repo+":"+h.c.id)
 				h.cancel(ErrLost)
 				return
 			}
@@ -284,7 +356,6 @@ func (h *registryHeld) renew(last time.Time) {
 			err := h.c.write(wctx)
 			cancel()
 			if err == nil {
-				last = start
 				break
 			}
 			if h.ctx.Err() != nil {
@@ -308,6 +379,35 @@ func (h *registryHeld) Release(ctx context.Context) error {
 		err = h.c.remove(ctx)
 	})
 	return err
+}
+
+// deleteTag removes a claim tag: by name, or, on registries that refuse
+// that (distribution 2.x), by deleting its manifest, which is unique to the
+// tag (the holder annotation names the claim, the seq annotation the
+// write), so no other tag goes with it.
+func (r *Registry) deleteTag(ctx context.Context, repo, tag string) error {
+	md, canByDigest := r.store.(store.ManifestDeleter)
+	var err error
+	if !r.byDigest.Load() || !canByDigest {
+		err = r.store.DeleteTag(ctx, repo, tag)
+		if err == nil || errors.Is(err, store.ErrNotFound) || !canByDigest {
+			return err
+		}
+	}
+	desc, herr := r.store.HeadManifest(ctx, repo, tag)
+	if herr != nil {
+		if errors.Is(herr, store.ErrNotFound) {
+			return herr
+		}
+		return errors.Join(err, herr)
+	}
+	if derr := md.DeleteManifest(ctx, repo, desc.Digest); derr != nil {
+		return errors.Join(err, derr)
+	}
+	if err != nil {
+		r.byDigest.Store(true) // this registry deletes by digest only
+	}
+	return nil
 }
 
 func randomHex(n int) string {
