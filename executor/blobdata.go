@@ -161,11 +161,11 @@ func writeTar(w io.Writer, root string) error {
 				return err
 			}
 			if !archive.LinkInside(rel, target) {
-				return fmt.Errorf("symbolic link %s -> %s may leave the directory (a link may climb with leading .. only, never above the directory): extraction would refuse it", rel, target)
+				return fmt.Errorf("symbolic link %s -> %s may leave the directory (a link may climb with leading .. only, never above the directory): extraction would refuse it: %w", rel, target, ErrType)
 			}
 			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, target, 0o777
 		default:
-			return fmt.Errorf("%s is not a regular file, directory or symbolic link", rel)
+			return fmt.Errorf("%s is not a regular file, directory or symbolic link: %w", rel, ErrType)
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
