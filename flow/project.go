@@ -3,6 +3,8 @@ package flow
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -66,6 +68,9 @@ type Project struct {
 	RunwayVersion string
 	kube          KubernetesOptions
 	storeRef      string
+	// LogDir keeps the local executor's attempt logs ($RUNWAY_HOME/logs,
+	// else ~/.runway/logs); runway logs reads them.
+	LogDir string
 }
 
 // Open opens the store named by req (or the platform's) with the platform's
@@ -101,7 +106,15 @@ func Open(req OpenRequest) (*Project, error) {
 	if ref == "" {
 		ref = st.String()
 	}
-	return &Project{Platform: plat, Store: st, Log: log, RunwayVersion: req.RunwayVersion, kube: req.Kubernetes, storeRef: ref}, nil
+	proj := &Project{Platform: plat, Store: st, Log: log, RunwayVersion: req.RunwayVersion, kube: req.Kubernetes, storeRef: ref}
+	getenv := req.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if home, err := store.HomeDir(getenv); err == nil {
+		proj.LogDir = filepath.Join(home, "logs")
+	}
+	return proj, nil
 }
 
 // Promoter is the one promoter every entry point uses: the platform's
@@ -131,7 +144,11 @@ func (p *Project) Runner(kind string) (executor.Runner, func(), error) {
 	}
 	switch kind {
 	case platform.ExecutorLocal, "":
-		r, err := local.New(p.Store.String(), local.WithLogger(p.Log))
+		opts := []local.Option{local.WithLogger(p.Log)}
+		if p.LogDir != "" {
+			opts = append(opts, local.WithLogDir(p.LogDir, 0)) // every attempt's log ($RUNWAY_HOME/logs)
+		}
+		r, err := local.New(p.Store.String(), opts...)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -48,6 +48,8 @@ type Runner struct {
 	grace    time.Duration
 	keep     bool
 	warnOnce sync.Once
+	logDir   string // logs.go
+	logCap   int64
 }
 
 // Option configures a Runner.
@@ -259,13 +261,14 @@ func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 	if cg != nil {
 		cg.killAll()
 	}
+	r.keepLog(a, logf.Name())
 
 	res, rerr := exectask.ReadResult(sp.ResultFile)
 	switch {
 	case ctx.Err() != nil:
 		return nil, &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonAborted, Message: "stopped: " + context.Cause(ctx).Error()}
 	case rerr == nil && res.Failure != nil:
-		res.Failure.Message += " (log: " + logf.Name() + ")"
+		res.Failure.Message += " (" + r.logHint(a, logf.Name()) + ")"
 		return nil, res.Failure
 	case rerr == nil:
 		return &executor.AttemptResult{Outputs: res.Outputs, Duration: res.Duration}, nil

@@ -28,7 +28,7 @@ func storedJSON(st *registrar.Stored) map[string]any {
 }
 
 func newGet(g *Global) *cobra.Command {
-	var version string
+	var version, outputTo string
 	cmd := &cobra.Command{
 		Use:   "get KIND NAME",
 		Short: "Show one registered entity, or an execution",
@@ -37,12 +37,23 @@ digest and stored content. Without --version, the newest registered version
 in the domain is shown.
 
 "get execution ID" shows an execution as a tree of nodes with status, cache
-hit or miss, attempts, duration and outputs: the lineage view.`,
+hit or miss, attempts, duration, inputs and outputs: the lineage view.
+
+"get output ID NODE NAME" prints a node's output value; a file or dir value
+is fetched by its digest and verified, into --to PATH (a file without --to
+goes to stdout).`,
 		Example: `  runway get task prepare --domain development
   runway get workflow train --version 3f2a...c9 -o json
-  runway get execution 01JD3X9K2M4Q7A`,
-		Args: cobra.ExactArgs(2),
+  runway get execution 01JD3X9K2M4Q7A
+  runway get output 01JD3X9K2M4Q7A fit model --to model.json`,
+		Args: cobra.RangeArgs(2, 4),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "output" {
+				return g.getOutput(cmd.Context(), args[1:], outputTo) // output.go
+			}
+			if len(args) != 2 {
+				return Usagef("get takes KIND NAME")
+			}
 			if isExecution(args[0]) {
 				return g.getExecution(cmd.Context(), args[1])
 			}
@@ -71,6 +82,7 @@ hit or miss, attempts, duration and outputs: the lineage view.`,
 		},
 	}
 	cmd.Flags().StringVar(&version, "version", "", "the version (default: the newest registered)")
+	cmd.Flags().StringVar(&outputTo, "to", "", "get output: where to write a file or dir value (must not exist)")
 	return cmd
 }
 

@@ -176,3 +176,54 @@ func TestSchedulerOnceJSON(t *testing.T) {
 		t.Fatalf("exit %d, %v, %q: want []", r.code, err, r.out)
 	}
 }
+
+// Item 7: every attempt's log is kept under RUNWAY_HOME and runway logs
+// prints it; get output fetches a file output by its digest.
+func TestLogsAndGetOutput(t *testing.T) {
+	home, repo := t.TempDir(), sampleRepo(t)
+	if r := run(t, home, "register", "--repo", repo); r.code != 0 {
+		t.Fatalf("register: exit %d: %s", r.code, r.err)
+	}
+	r := run(t, home, "run", "workflow", "train", "--repo", repo, "-i", "rows=200", "-i", "seed=3", "-o", "json")
+	var ex struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(r.out), &ex); r.code != 0 || err != nil || ex.Status != "succeeded" {
+		t.Fatalf("run: exit %d %v: %s%s", r.code, err, r.out, r.err)
+	}
+	// A succeeded attempt's log is kept too.
+	r = run(t, home, "logs", ex.ID, "fit", "--repo", repo)
+	if r.code != 0 || !strings.Contains(r.out, "fit: 160 rows") {
+		t.Fatalf("logs fit: exit %d:\n%s%s", r.code, r.out, r.err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "logs", ex.ID, "fit", "attempt-1.log")); err != nil {
+		t.Errorf("the log is not under RUNWAY_HOME: %v", err)
+	}
+	r = run(t, home, "logs", ex.ID, "--repo", repo)
+	if r.code != 0 || !strings.Contains(r.out, "==> prep attempt 1") || !strings.Contains(r.out, "==> eval attempt 1") {
+		t.Fatalf("logs: exit %d:\n%s%s", r.code, r.out, r.err)
+	}
+	if r := run(t, home, "logs", ex.ID, "fit", "--attempt", "7", "--repo", repo); r.code == 0 {
+		t.Error("a missing attempt printed nothing and exited 0")
+	}
+	if r := run(t, home, "logs", ex.ID, "nosuchnode", "--repo", repo); r.code != ExitUsage {
+		t.Errorf("unknown node: exit %d, want %d", r.code, ExitUsage)
+	}
+
+	to := filepath.Join(t.TempDir(), "model.json")
+	r = run(t, home, "get", "output", ex.ID, "fit", "model", "--to", to, "--repo", repo)
+	if r.code != 0 {
+		t.Fatalf("get output: exit %d: %s", r.code, r.err)
+	}
+	if b, err := os.ReadFile(to); err != nil || !strings.Contains(string(b), `"weights"`) {
+		t.Fatalf("model.json: %v %q", err, b)
+	}
+	if r := run(t, home, "get", "output", ex.ID, "fit", "model", "--to", to, "--repo", repo); r.code == 0 || !strings.Contains(r.err, "exists") {
+		t.Errorf("overwrote %s: exit %d %s", to, r.code, r.err)
+	}
+	r = run(t, home, "get", "output", ex.ID, "eval", "r2", "--repo", repo)
+	if r.code != 0 || strings.TrimSpace(r.out) == "" {
+		t.Errorf("scalar output: exit %d %q %s", r.code, r.out, r.err)
+	}
+	if r := run(t, home, "get", "output", ex.ID, "fit", "nosuch", "--repo", repo); r.code != ExitUsage || !strings.Contains(r.err, "model, train_rmse") {
+		t.Errorf("unknown output: exit %d %s", r.code, r.err)
+	}
+}
