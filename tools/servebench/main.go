@@ -40,7 +40,11 @@ type result struct {
 	P99ms     float64 `json:"p99Ms"`
 	MaxMs     float64 `json:"maxMs"`
 	RSSPeakMB float64 `json:"rssPeakMiB"`
-	Achieved  float64 `json:"achievedPerSecond"`
+	// ServerP99ms is the p99 the server itself measured (its
+	// runway_webhook_ack_seconds histogram, to the bucket's upper bound):
+	// without the client's own scheduling on the same cores.
+	ServerP99ms float64 `json:"serverP99UpperBoundMs"`
+	Achieved    float64 `json:"achievedPerSecond"`
 }
 
 func main() {
@@ -95,11 +99,13 @@ func run(bin, rates string, dur time.Duration, state, out string) error {
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("rate %q is not a positive number", rs)
 		}
+		before := ackBuckets(addr)
 		r := bench(client, url, secret, rate, dur, cmd.Process.Pid, &seq)
+		r.ServerP99ms = quantileMs(before, ackBuckets(addr), 0.99)
 		results = append(results, r)
 		if out != "json" {
-			fmt.Printf("%4d/s for %v: sent %d (%.0f/s), non-202 %d, errors %d, ack p50 %.2f ms, p99 %.2f ms, max %.2f ms, server RSS peak %.1f MiB\n",
-				r.Rate, dur, r.Sent, r.Achieved, r.Non202, r.Errors, r.P50ms, r.P99ms, r.MaxMs, r.RSSPeakMB)
+			fmt.Printf("%4d/s for %v: sent %d (%.0f/s), non-202 %d, errors %d, ack p50 %.2f ms, p99 %.2f ms, max %.2f ms (server-side p99 <= %g ms), server RSS peak %.1f MiB\n",
+				r.Rate, dur, r.Sent, r.Achieved, r.Non202, r.Errors, r.P50ms, r.P99ms, r.MaxMs, r.ServerP99ms, r.RSSPeakMB)
 		}
 	}
 	if out == "json" {
@@ -196,4 +202,52 @@ func rssMiB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// ackBuckets reads the server's cumulative ack histogram: upper bound in
+// seconds -> count.
+func ackBuckets(addr string) map[float64]float64 {
+	out := map[float64]float64{}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(l, `runway_webhook_ack_seconds_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, val, _ := strings.Cut(rest, `"} `)
+		ub, err1 := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			ub, err1 = 1e9, nil
+		}
+		v, err2 := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err1 == nil && err2 == nil {
+			out[ub] = v
+		}
+	}
+	return out
+}
+
+// quantileMs is the upper bound of the bucket holding quantile q of the
+// observations made between two scrapes.
+func quantileMs(before, after map[float64]float64, q float64) float64 {
+	var bounds []float64
+	for ub := range after {
+		bounds = append(bounds, ub)
+	}
+	sort.Float64s(bounds)
+	if len(bounds) == 0 {
+		return 0
+	}
+	total := after[bounds[len(bounds)-1]] - before[bounds[len(bounds)-1]]
+	for _, ub := range bounds {
+		if after[ub]-before[ub] >= q*total {
+			return ub * 1000
+		}
+	}
+	return bounds[len(bounds)-1] * 1000
 }
