@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,6 +103,12 @@ type serveProc struct {
 
 func (w *serveWorld) start(args ...string) *serveProc {
 	w.t.Helper()
+	return w.startEnv(nil, args...)
+}
+
+// startEnv is start with more environment (later entries win).
+func (w *serveWorld) startEnv(env []string, args ...string) *serveProc {
+	w.t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		w.t.Fatal(err)
@@ -112,7 +122,7 @@ func (w *serveWorld) start(args ...string) *serveProc {
 		"--github-api-url", w.gh.URL(), "--github-git-url", w.host.URL}, args...)
 	p.cmd = exec.Command(exe, all...)
 	p.cmd.Env = append(os.Environ(), EnvWebhookSecret+"="+string(w.secret), EnvGitHubToken+"=ghs_server", "RUNWAY_HOME="+w.home)
-	p.cmd.Env = append(p.cmd.Env, w.env...)
+	p.cmd.Env = append(append(p.cmd.Env, w.env...), env...)
 	p.cmd.Stderr = logf
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -627,5 +637,58 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	if handled != 1 {
 		t.Fatalf("drain-1 handled %d times after the restart, want 1", handled)
+	}
+}
+
+// TestServeAsGitHubApp: with --github-app-id the server exchanges the
+// App's JWT for an installation token (the fake verifies the JWT against
+// the App's public key), uses it for GitHub's API and for git, and reuses
+// it while it is fresh.
+func TestServeAsGitHubApp(t *testing.T) {
+	w := newServeWorld(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.gh.AddApp(4242, &key.PublicKey, time.Hour)
+	var prExample map[string]any
+	for _, e := range octokitExamples(t) {
+		for _, ex := range e.Examples {
+			if e.Name == "pull_request" && ex["action"] == "opened" && prExample == nil && ex["installation"] != nil {
+				prExample = ex
+			}
+		}
+	}
+	inst := int64(prExample["installation"].(map[string]any)["id"].(float64))
+	w.gh.AddInstallation(4242, inst)
+	w.gh.SetPullRequest(serveRepo, githubfake.PullRequest{Number: 2, Title: "pr", User: "Codertocat", HeadSHA: w.head, HeadRef: "changes", BaseSHA: w.base, BaseRef: "master"})
+	// The git host takes only what the fake would: its installation tokens.
+	old := w.host.Path(serveRepo)
+	w.host = githost.New(t, w.gh.TokenValid)
+	src := t.TempDir()
+	gitOut(t, src, "clone", "-q", "--mirror", old, ".")
+	w.host.Push(serveRepo, src, "refs/heads/master:refs/heads/master", "refs/pull/2/head:refs/pull/2/head")
+	p := w.startEnv([]string{EnvGitHubToken + "="}, "--github-app-id", "4242", "--github-app-key-file", keyFile, "--reconcile-interval", "0")
+	for i := 0; i < 2; i++ {
+		if code, body := p.post(t, w.secret, "pull_request", fmt.Sprint("app-", i), w.adapt("pull_request", prExample)); code != http.StatusAccepted {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	p.waitIdle(t, 2*time.Minute)
+	if failed := p.metric(t, "runway_webhook_deliveries_total", `outcome="failed"`); failed != 0 {
+		t.Fatalf("%v deliveries failed: %v", failed, p.logLines(t, "delivery failed"))
+	}
+	if st := w.gh.Statuses(serveRepo, w.head); len(st) != 4 || st[3].State != "success" {
+		t.Errorf("statuses %+v, want pending and success twice", st)
+	}
+	if n := w.gh.TokensMinted(); n != 1 {
+		t.Errorf("%d installation tokens minted for two deliveries, want 1 (cached)", n)
+	}
+	if w.host.Refused() != 0 {
+		t.Errorf("the git host refused %d requests", w.host.Refused())
 	}
 }

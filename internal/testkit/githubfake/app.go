@@ -246,3 +246,16 @@ func (f *Fake) cursorPage(w http.ResponseWriter, r *http.Request, all []map[stri
 	}
 	return all[from:to]
 }
+
+// TokenValid reports whether tok is a token the fake accepts now (a
+// test's token, or an installation token it minted that has not expired):
+// what a git host in GitHub's place checks.
+func (f *Fake) TokenValid(tok string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.tokens[tok]; !ok {
+		return false
+	}
+	exp, ok := f.expiry[tok]
+	return !ok || f.now().Before(exp)
+}
