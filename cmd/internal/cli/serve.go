@@ -271,7 +271,12 @@ func runServe(ctx context.Context, g *Global, o *ServeOptions) error {
 		return fmt.Errorf("listening on %s: %w", o.Addr, err)
 	}
 	// The address the server got (":0" picks a port), for scripts and tests.
-	fmt.Fprintf(g.IO.Out, "runway serve: listening on http://%s (journal %s)\n", ln.Addr(), filepath.Join(state, "journal.db"))
+	if g.JSON() {
+		_ = g.PrintJSON(map[string]string{"url": "http://" + ln.Addr().String(), "webhook": "http://" + ln.Addr().String() + "/webhook",
+			"journal": filepath.Join(state, "journal.db")})
+	} else {
+		fmt.Fprintf(g.IO.Out, "runway serve: listening on http://%s (journal %s)\n", ln.Addr(), filepath.Join(state, "journal.db"))
+	}
 	if f, ok := g.IO.Out.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}

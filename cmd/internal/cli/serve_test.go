@@ -564,6 +564,9 @@ func TestServeRefusalsHealthAndUI(t *testing.T) {
 		t.Errorf("the web view answered %d to an anonymous reader; it must be closed by default", code)
 	}
 	p.kill()
+	if b, _ := os.ReadFile(p.logs); bytes.Contains(b, w.secret) || bytes.Contains(b, []byte("ghs_server")) {
+		t.Errorf("a secret is in the server's log:\n%s", b)
+	}
 	w.env = []string{"RUNWAY_UI_TOKEN=ui-secret-token"}
 	p = w.start()
 	if code, _ := httpGet(t, p.url+"/ui/"); code != http.StatusUnauthorized && code != http.StatusForbidden {
@@ -690,5 +693,41 @@ func TestServeAsGitHubApp(t *testing.T) {
 	}
 	if w.host.Refused() != 0 {
 		t.Errorf("the git host refused %d requests", w.host.Refused())
+	}
+}
+
+// TestServeRefusesToStart: no secret, no credentials, or both kinds of
+// credentials: a usage error (exit 2) that says what to set, before
+// anything listens.
+func TestServeRefusesToStart(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no secret", map[string]string{EnvGitHubToken: "t"}, nil, "no webhook secret"},
+		{"empty secret file", map[string]string{EnvGitHubToken: "t"}, []string{"--webhook-secret-file", empty}, "is empty"},
+		{"missing secret file", map[string]string{EnvGitHubToken: "t"}, []string{"--webhook-secret-file", empty + ".nope"}, "reading the secret file"},
+		{"no credentials", map[string]string{EnvWebhookSecret: "s"}, nil, "no GitHub credentials"},
+		{"token and app", map[string]string{EnvWebhookSecret: "s", EnvGitHubToken: "t"}, []string{"--github-app-id", "3"}, "not both"},
+		{"app without key", map[string]string{EnvWebhookSecret: "s"}, []string{"--github-app-id", "3"}, "private key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			env := map[string]string{"RUNWAY_HOME": t.TempDir()}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			code := Main(append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...), IO{Out: &out, Err: &errb, Environment: func(k string) string { return env[k] }})
+			if code != ExitUsage || !strings.Contains(errb.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errb.String(), ExitUsage, tc.want)
+			}
+			if strings.Contains(out.String(), "listening") {
+				t.Fatal("it started listening")
+			}
+		})
 	}
 }
