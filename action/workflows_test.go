@@ -85,8 +85,10 @@ func TestActionYAML(t *testing.T) {
 	if a.Runs.Using != "composite" {
 		t.Errorf("runs.using = %q", a.Runs.Using)
 	}
-	want := []string{"platform-config", "store", "domain", "run", "github-token", "working-directory"}
-	if len(a.Inputs) != len(want) {
+	want := []string{"platform-config", "store", "domain", "run", "run-inputs", "github-token", "working-directory"}
+	// registry-username and registry-password go to the Registry
+	// credentials step instead (actionyml_test.go).
+	if len(a.Inputs) != len(want)+2 {
 		t.Errorf("inputs %v, want %v", a.Inputs, want)
 	}
 	var step *struct {
