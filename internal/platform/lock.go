@@ -31,7 +31,8 @@ type Lock struct {
 	// TTL is the lease time (Go duration): how long a holder that died
 	// blocks others. Default 15s for Leases, 30s for registry claims.
 	TTL string `yaml:"ttl" json:"ttl"`
-	// Namespace holds the Leases (default "runway").
+	// Namespace holds the Leases (default "runway-system", where
+	// deploy/rbac.yaml grants them).
 	Namespace string `yaml:"namespace" json:"namespace"`
 	// Kubeconfig reaches the cluster for Leases; "" = executor.kubeconfig,
 	// else in-cluster or the client defaults ($KUBECONFIG, ~/.kube/config).

@@ -55,7 +55,7 @@ import (
 
 // Defaults; each has an option.
 const (
-	DefaultNamespace = "runway"
+	DefaultNamespace = "runway-system"
 	DefaultTTL       = 15 * time.Second
 	backoffMin       = 25 * time.Millisecond
 	backoffMax       = 500 * time.Millisecond
@@ -73,7 +73,8 @@ type Locker struct {
 // Option configures New.
 type Option func(*Locker) error
 
-// WithNamespace sets the namespace of the Leases (default "runway").
+// WithNamespace sets the namespace of the Leases (default "runway-system",
+// where deploy/rbac.yaml grants them).
 func WithNamespace(ns string) Option {
 	return func(l *Locker) error {
 		if ns == "" {
