@@ -160,6 +160,7 @@ Start with:
 	for _, add := range commands {
 		root.AddCommand(add(g))
 	}
+	addCompletions(g, root) // completion.go: names and execution IDs from the store
 	return root
 }
 
