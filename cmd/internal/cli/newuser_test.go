@@ -227,3 +227,33 @@ func TestLogsAndGetOutput(t *testing.T) {
 		t.Errorf("unknown output: exit %d %s", r.code, r.err)
 	}
 }
+
+// Item 14: shell completion completes entity names and execution IDs.
+func TestCompletionOfNamesAndExecutions(t *testing.T) {
+	home, repo := t.TempDir(), sampleRepo(t)
+	if r := run(t, home, "register", "--repo", repo); r.code != 0 {
+		t.Fatalf("register: exit %d: %s", r.code, r.err)
+	}
+	r := run(t, home, "run", "task", "prepare", "--repo", repo, "-i", "rows=50", "-i", "seed=1", "-o", "json")
+	var ex struct{ ID string }
+	if err := json.Unmarshal([]byte(r.out), &ex); r.code != 0 || err != nil {
+		t.Fatalf("run: exit %d %v: %s", r.code, err, r.err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "get", "task", "--repo", repo, ""}, []string{"prepare", "fit", "evaluate", "profile"}},
+		{[]string{"__complete", "get", "execution", "--repo", repo, ""}, []string{ex.ID}},
+		{[]string{"__complete", "logs", "--repo", repo, ex.ID[:4]}, []string{ex.ID}},
+		{[]string{"__complete", "logs", ex.ID, "--repo", repo, ""}, []string{"prepare"}},
+		{[]string{"__complete", "history", "--repo", repo, ""}, []string{"workflow/train", "launchplan/nightly", "task/fit"}},
+	} {
+		r := run(t, home, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(r.out, w) {
+				t.Errorf("%v: %q missing from:\n%s%s", tc.args, w, r.out, r.err)
+			}
+		}
+	}
+}
