@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/runway-ci/runway/internal/lock"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -94,6 +95,13 @@ func (p *Promoter) promoteOne(ctx context.Context, req *Request, ev *Evidence, s
 	defer held.Release(context.WithoutCancel(ctx))
 	ctx = held.Context()
 
+	res, err = p.promoteLocked(ctx, req, ev, st, res)
+	return res, lock.LostOr(ctx, err)
+}
+
+// promoteLocked is promoteOne under the entity lock.
+func (p *Promoter) promoteLocked(ctx context.Context, req *Request, ev *Evidence, st *registrar.Stored, res Result) (Result, error) {
+	target := res.ID
 	cp, err := CopyManifest(ctx, p.store, st.ID.Repo(), target.Repo(), st.ID.Version)
 	if err != nil {
 		var ce *ConflictError

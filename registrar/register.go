@@ -200,7 +200,7 @@ func (r *Registrar) registerOne(ctx context.Context, domain string, e *Entity) (
 		}
 		return res, &ConflictError{ID: id, Existing: existing.Digest, New: d, Fields: Diff(existing.Entity, e)}
 	case !errors.Is(err, store.ErrNotFound):
-		return res, lostOr(ctx, fmt.Errorf("checking whether %s exists: %w", id, err))
+		return res, lock.LostOr(ctx, fmt.Errorf("checking whether %s exists: %w", id, err))
 	}
 	if r.DryRun {
 		res.Status = StatusPlanned
@@ -224,21 +224,21 @@ func (r *Registrar) registerOne(ctx context.Context, domain string, e *Entity) (
 		now = r.Now
 	}
 	if err := writeRegistration(ctx, r.Store, id.Repo(), desc, now()); err != nil {
-		return res, lostOr(ctx, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err))
+		return res, lock.LostOr(ctx, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err))
 	}
 	if _, err = store.PutArtifact(ctx, r.Store, id.Repo(), id.Version, art); err != nil {
-		return res, lostOr(ctx, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err))
+		return res, lock.LostOr(ctx, fmt.Errorf("writing %s %s to %s: %w", id.Kind, id, r.Store, err))
 	}
 	// Read back: the tag must hold our content (a writer that ignored the
 	// lock, or a registry that lost the write, shows here).
 	got, err := Get(ctx, r.Store, id)
 	if err != nil {
-		return res, lostOr(ctx, fmt.Errorf("reading back %s: %w", id, err))
+		return res, lock.LostOr(ctx, fmt.Errorf("reading back %s: %w", id, err))
 	}
 	if got.Digest != d {
 		return res, &ConflictError{ID: id, Existing: got.Digest, New: d, Fields: Diff(got.Entity, e)}
 	}
-	if err := lostOr(ctx, nil); err != nil {
+	if err := lock.LostOr(ctx, nil); err != nil {
 		return res, err
 	}
 	res.Status = StatusCreated
@@ -272,13 +272,4 @@ func (r *Registrar) locker() lock.Locker {
 		return r.Locker
 	}
 	return lock.For(r.Store)
-}
-
-// lostOr returns err, or, when the entity lock was lost meanwhile, an
-// error that says so (errors.Is lock.ErrLost).
-func lostOr(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, lock.ErrLost) {
-		return errors.Join(err, fmt.Errorf("the entity lock was lost while writing; nothing after that point is trusted, register again: %w", cause))
-	}
-	return err
 }

@@ -94,3 +94,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// LostOr returns err, or, when ctx (a Held's context) ended because the
+// lock was lost, err joined with an error that says so (errors.Is ErrLost):
+// a write that failed with "context canceled" then says why.
+func LostOr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLost) {
+		return errors.Join(err, fmt.Errorf("the lock was lost while writing; nothing written after that is trusted, run the same command again: %w", cause))
+	}
+	return err
+}

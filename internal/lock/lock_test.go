@@ -224,3 +224,16 @@ func TestKeysAreDistinct(t *testing.T) {
 		seen[k] = true
 	}
 }
+
+func TestLostOr(t *testing.T) {
+	base := errors.New("putting manifest: context canceled")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if got := lock.LostOr(ctx, base); got != base {
+		t.Fatalf("a live lock changed the error: %v", got)
+	}
+	cancel(lock.ErrLost)
+	got := lock.LostOr(ctx, base)
+	if !errors.Is(got, lock.ErrLost) || !errors.Is(got, base) || !strings.Contains(got.Error(), "run the same command again") {
+		t.Fatalf("a lost lock: %v", got)
+	}
+}
