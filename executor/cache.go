@@ -75,6 +75,19 @@ func CacheKey(project, domain string, taskName string, t *registrar.Task, inputs
 	return d.Hex, nil
 }
 
+// SchemeKey is CacheKey with every input standing for itself
+// ("{{inputs.NAME}}"), or "" when the task is not cached: two versions of a
+// task with equal scheme keys give equal keys for equal inputs, so one's
+// cached results serve the other; a different scheme key means every result
+// is computed again. The plan against production compares them.
+func SchemeKey(project, domain, taskName string, t *registrar.Task) (string, error) {
+	in := Values{}
+	for n := range t.Inputs {
+		in[n] = Value{Type: TypeString, Scalar: "{{inputs." + n + "}}"}
+	}
+	return CacheKey(project, domain, taskName, t, in)
+}
+
 // cacheEntry is the stored form of a cached result.
 type cacheEntry struct {
 	Key       string        `json:"key"`

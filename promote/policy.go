@@ -81,6 +81,17 @@ func checkPath(plat *platform.Config, req *Request) (Violation, bool) {
 // returns the evidence it accepted, or a *PolicyError listing every rule
 // that refused. It writes nothing.
 func (p *Promoter) checkPolicy(ctx context.Context, req *Request, ents []*registrar.Stored) (*Evidence, error) {
+	ev, perr, err := p.evaluate(ctx, req, ents)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(perr, ev)
+}
+
+// evaluate applies the policy and returns both what it accepted and what
+// it refused (perr.Violations, possibly none): checkPolicy refuses on the
+// second, Preview shows both.
+func (p *Promoter) evaluate(ctx context.Context, req *Request, ents []*registrar.Stored) (*Evidence, *PolicyError, error) {
 	perr := &PolicyError{From: req.From, To: req.To, Version: req.Version}
 	refuse := func(rule, reason, satisfy string) {
 		perr.Violations = append(perr.Violations, Violation{Rule: rule, Reason: reason, Satisfy: satisfy})
@@ -95,7 +106,7 @@ func (p *Promoter) checkPolicy(ctx context.Context, req *Request, ents []*regist
 		ev.Rules = append(ev.Rules, v.Rule)
 	}
 	if r == nil {
-		return p.finish(perr, ev)
+		return ev, perr, nil
 	}
 
 	// Who.
@@ -169,7 +180,7 @@ func (p *Promoter) checkPolicy(ctx context.Context, req *Request, ents []*regist
 	if r.RequireExecution {
 		found, missing, err := p.executionEvidence(ctx, req, ents)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ev.Executions = found
 		if len(missing) > 0 {
@@ -179,7 +190,7 @@ func (p *Promoter) checkPolicy(ctx context.Context, req *Request, ents []*regist
 			ev.Rules = append(ev.Rules, name+".requireExecution")
 		}
 	}
-	return p.finish(perr, ev)
+	return ev, perr, nil
 }
 
 func (p *Promoter) finish(perr *PolicyError, ev *Evidence) (*Evidence, error) {

@@ -90,13 +90,35 @@ func WithSchedulerLogger(l *slog.Logger) SchedulerOption {
 	}
 }
 
+// scheduleParser reads launch-plan schedules: five-field cron expressions
+// and descriptors (@daily), as registration validates them.
+var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// NextFires returns the next n times schedule fires after t, in t's
+// location: what the scheduler would run, shown before a schedule changes.
+func NextFires(schedule string, t time.Time, n int) ([]time.Time, error) {
+	sched, err := scheduleParser.Parse(schedule)
+	if err != nil {
+		return nil, fmt.Errorf("parsing schedule %q: %w", schedule, err)
+	}
+	var out []time.Time
+	for range n {
+		t = sched.Next(t)
+		if t.IsZero() {
+			break
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // NewScheduler returns a scheduler over the launch plans in st.
 func NewScheduler(st store.Store, launch LaunchFunc, opts ...SchedulerOption) (*Scheduler, error) {
 	if st == nil || launch == nil {
 		return nil, errors.New("scheduler: a store and a launch function are required")
 	}
 	s := &Scheduler{store: st, launch: launch, log: slog.New(slog.DiscardHandler), now: time.Now, after: time.After, poll: 30 * time.Second,
-		parser: cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)}
+		parser: scheduleParser}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err

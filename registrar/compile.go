@@ -264,15 +264,9 @@ func (c *compiler) checkResources(p string, r spec.Resources, dom *platform.Doma
 			c.errorf(p+".requests."+k, "request %s is larger than the limit %s", r.Requests[k], r.Limits[k])
 		}
 	}
-	for _, k := range sortedKeys(dom.Ceilings) {
-		ceil, err := resource.ParseQuantity(dom.Ceilings[k])
-		if err != nil {
-			continue // the platform config is checked on its own
-		}
-		for section, m := range map[string]map[string]resource.Quantity{"limits": lim, "requests": req} {
-			if v, ok := m[k]; ok && v.Cmp(ceil) > 0 {
-				c.errorf(p+"."+section+"."+k, "%s %s is above the %s domain's ceiling of %s (set by the platform team)", k, v.String(), dom.Name, ceil.String())
-			}
+	for _, x := range Exceeds(dom, creq, clim) {
+		if x.Bound == BoundCeiling {
+			c.errorf(p+"."+x.Field, "%s %s is above the %s domain's ceiling of %s (set by the platform team)", x.Key, x.Amount, dom.Name, x.Max)
 		}
 	}
 	return Resources{Requests: creq, Limits: clim}
