@@ -105,18 +105,49 @@ type RegisterReport struct {
 // and compiled once, before anything is packaged or written, so a spec
 // error costs no upload.
 func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
+	rep, ents, b, err := p.compilePR(ctx, req)
+	if err != nil || req.ValidateOnly {
+		return rep, err
+	}
+	s, v := rep.Spec, rep.Version
+
+	// register
+	r := &registrar.Registrar{Store: p.Store, Log: p.Log, DryRun: req.DryRun, Parallelism: p.Platform.Registry.Parallelism}
+	rep.Register = &RegisterReport{
+		Project: s.Project, Domain: req.Domain, Version: v.Version, Commit: v.Commit, Dirty: v.Dirty,
+		Image: b.Image, Bundle: b.Bundle, DryRun: req.DryRun, Store: p.Store.String(),
+	}
+	res, err := r.Register(ctx, req.Domain, ents)
+	rep.Register.Entities = res
+	if err != nil {
+		return rep, fmt.Errorf("registering %s@%s into %s: %w", s.Project, v.Version, req.Domain, err)
+	}
+	if rep.Plan != nil && !req.DryRun {
+		if err := writePlanRecord(ctx, p.Store, newPlanRecord(rep.Plan, v.Version, p.RunwayVersion, time.Now())); err != nil {
+			p.Log.Warn("the version trail will lack the plan decision", "err", err)
+		}
+	}
+	return rep, nil
+}
+
+// compilePR runs the pipeline up to the entities: version, plan, the one
+// compile and (unless ValidateOnly) package, with the entities bound to the
+// image and bundle. With ValidateOnly it returns after the compile; with
+// DryRun it writes nothing.
+func (p *Project) compilePR(ctx context.Context, req PRRequest) (*PRReport, []*registrar.Entity, registrar.Build, error) {
+	var b registrar.Build
 	if req.Domain == "" {
 		req.Domain = p.Platform.Domains[0].Name
 	}
 	if err := p.CheckDomain(req.Domain); err != nil {
-		return nil, err
+		return nil, nil, b, err
 	}
 	if req.Head != "" && req.Version != "" {
-		return nil, fmt.Errorf("%w: an explicit version registers the checkout; a revision (%s) registers under its commit SHA", ErrUsage, req.Head)
+		return nil, nil, b, fmt.Errorf("%w: an explicit version registers the checkout; a revision (%s) registers under its commit SHA", ErrUsage, req.Head)
 	}
 	limits, err := p.bundleLimits(req.MaxSize)
 	if err != nil {
-		return nil, err
+		return nil, nil, b, err
 	}
 	rep := &PRReport{}
 	// The version first: a dirty checkout's version names its bundle.
@@ -140,12 +171,12 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 		rep.Version, err = registrar.DetectVersion(req.Repo, req.Version, dirtyDigest)
 	}
 	if err != nil {
-		return rep, err
+		return rep, nil, b, err
 	}
 	v := rep.Version
 	if v.Dirty && worktree == nil { // an explicit version over a dirty tree
 		if worktree, err = spec.Load(req.Repo); err != nil {
-			return rep, err
+			return rep, nil, b, err
 		}
 	}
 
@@ -158,7 +189,7 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 		rep.Plan, err = plan.Plan(ctx, req.Repo, base, v.Commit, plan.WithStore(p.Store), plan.WithLogger(p.Log),
 			plan.WithParser(func(b []byte) (*spec.Spec, error) { return spec.Parse(spec.FileName, b) }))
 		if err != nil {
-			return rep, err
+			return rep, nil, b, err
 		}
 	}
 	switch {
@@ -168,7 +199,7 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 		rep.Spec = rep.Plan.Spec
 	default: // --version outside git: only the directory exists
 		if rep.Spec, err = spec.Load(req.Repo); err != nil {
-			return rep, err
+			return rep, nil, b, err
 		}
 	}
 	s := rep.Spec
@@ -177,38 +208,21 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 	copts := registrar.CompileOptions{Platform: p.Platform, Domain: req.Domain, Store: p.Store}
 	ents, err := registrar.Compile(ctx, s, registrar.Build{Version: v.Version}, copts)
 	if err != nil || req.ValidateOnly {
-		return rep, err
+		return rep, ents, b, err
 	}
 
 	// package
-	b := registrar.Build{Version: v.Version}
+	b.Version = v.Version
 	if rep.Plan != nil || v.Dirty {
 		pk, err := p.pack(ctx, req, rep.Plan, s, v, limits)
 		rep.Package = pk
 		if err != nil {
-			return rep, err
+			return rep, nil, b, err
 		}
 		b.Image, b.Bundle = pk.Image.Ref, pk.Bundle.Digest
 	}
 	registrar.Bind(ents, b)
-
-	// register
-	r := &registrar.Registrar{Store: p.Store, Log: p.Log, DryRun: req.DryRun, Parallelism: p.Platform.Registry.Parallelism}
-	rep.Register = &RegisterReport{
-		Project: s.Project, Domain: req.Domain, Version: v.Version, Commit: v.Commit, Dirty: v.Dirty,
-		Image: b.Image, Bundle: b.Bundle, DryRun: req.DryRun, Store: p.Store.String(),
-	}
-	res, err := r.Register(ctx, req.Domain, ents)
-	rep.Register.Entities = res
-	if err != nil {
-		return rep, fmt.Errorf("registering %s@%s into %s: %w", s.Project, v.Version, req.Domain, err)
-	}
-	if rep.Plan != nil && !req.DryRun {
-		if err := writePlanRecord(ctx, p.Store, newPlanRecord(rep.Plan, v.Version, p.RunwayVersion, time.Now())); err != nil {
-			p.Log.Warn("the version trail will lack the plan decision", "err", err)
-		}
-	}
-	return rep, nil
+	return rep, ents, b, nil
 }
 
 // pack makes sure the version's dependency image and code bundle are in the
