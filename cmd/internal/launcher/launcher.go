@@ -13,7 +13,9 @@
 // The fast path handles exactly what it can answer alone: `plan` against the
 // on-disk store (the default, or --store file://DIR). A registry store,
 // --help or any flag it does not know goes to runway-core, which prints the
-// same output through the same renderer (internal/planview).
+// same output through the same renderer (internal/planview). So does `plan
+// --against DOMAIN` (the diff against production, flow.Against), which needs
+// the promotion policy and the executor's cache keys.
 package launcher
 
 import (

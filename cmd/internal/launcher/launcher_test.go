@@ -63,6 +63,11 @@ func TestFastPlanLeavesTheRestToCore(t *testing.T) {
 		{"--base", "main", "-o", "yaml"},
 		{"--base"},
 		{"stray", "--base", "main"},
+		// The diff against a domain needs the flow (policy, executor's cache
+		// keys): runway-core answers it.
+		{"--base", "main", "--against", "production"},
+		{"--against=production", "--base", "main"},
+		{"--against", "production"},
 	} {
 		var out, errb bytes.Buffer
 		if _, handled := FastPlan(context.Background(), args, &out, &errb, env); handled {
