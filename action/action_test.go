@@ -67,7 +67,8 @@ func TestActionScenario(t *testing.T) {
 			t.Errorf("entity %v", e)
 		}
 	}
-	for _, want := range []string{"Decision: bundle", "pipeline/train.py", "<code>" + h1[:12] + "</code>", "6 created"} {
+	for _, want := range []string{"Decision: bundle", "pipeline/train.py", "<code>" + h1[:12] + "</code>", "6 created",
+		"If merged and promoted to <code>production</code>: 6 added"} { // production has nothing yet (issue 14 §2)
 		if !strings.Contains(res.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, res.summary)
 		}

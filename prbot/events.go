@@ -30,7 +30,7 @@ func (r *run) pullRequest(ctx context.Context, ev *gogithub.PullRequestEvent) er
 	v := &prView{
 		Repo: r.repo.String(), Number: fmt.Sprint(pr.GetNumber()), Title: pr.GetTitle(),
 		Head: pr.GetHead().GetSHA(), Base: pr.GetBase().GetSHA(), HeadRef: pr.GetHead().GetRef(),
-		Domain: r.Domain, RunURL: r.RunURL,
+		Domain: r.Domain, RunURL: r.RunURL, Author: pr.GetUser().GetLogin(),
 	}
 	// A deleted fork has no head repository: treat it as a fork.
 	v.Fork = pr.GetHead().GetRepo().GetFullName() != pr.GetBase().GetRepo().GetFullName()
@@ -83,6 +83,9 @@ func (r *run) runPR(ctx context.Context, dir string, v *prView, number int, writ
 		if err != nil {
 			r.report().Error(err)
 		}
+	}
+	if err == nil {
+		v.Against = r.against(ctx, dir, v)
 	}
 	r.report().Summary(renderPR(v, false))
 	if !write {
@@ -191,7 +194,7 @@ func (r *run) issueComment(ctx context.Context, ev *gogithub.IssueCommentEvent) 
 	case VerbPlan, VerbRegister:
 		v := &prView{
 			Repo: r.repo.String(), Number: fmt.Sprint(number), Title: pr.Title, Head: pr.HeadSHA, Base: pr.BaseSHA,
-			HeadRef: pr.HeadRef, Domain: r.Domain, RunURL: r.RunURL, Fork: pr.Fork(),
+			HeadRef: pr.HeadRef, Domain: r.Domain, RunURL: r.RunURL, Fork: pr.Fork(), Author: pr.User,
 			ValidateOnly: cmd.Verb == VerbPlan, RequestedBy: user,
 		}
 		if cmd.Verb == VerbRegister {

@@ -40,6 +40,10 @@ type prView struct {
 	RunURL              string
 	RequestedBy         string // the commenter, for /runway register and plan
 	RegistrationMissing bool   // a fork PR: registration needs a maintainer
+	Author              string // the PR author: approvals by others count
+	// Against is what the last domain (production) would get if the PR
+	// were merged and promoted.
+	Against *flow.AgainstReport
 }
 
 func (v *prView) state() (icon, word string) {
@@ -94,6 +98,7 @@ func renderPR(v *prView, sticky bool) string {
 		if ex := v.Report.Execution; ex != nil {
 			writeExecution(&b, ex)
 		}
+		writeAgainst(&b, v.Against)
 		if s := v.Report.Validated; s != nil {
 			fmt.Fprintf(&b, "`runway.yaml` is valid: %d task(s), %d workflow(s), %d launch plan(s) would be registered.\n\n",
 				len(s.Tasks), len(s.Workflows), len(s.LaunchPlans))

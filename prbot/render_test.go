@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -89,6 +90,39 @@ func TestRenderGolden(t *testing.T) {
 	golden(t, "merge.md", renderPromotion(rep, &flow.MergeReport{Path: flow.MergePromoteHead, Reason: "the trees are equal"}, "https://github.com/octo/pipes/actions/runs/1"))
 	golden(t, "refusal-policy.md", renderPolicyRefusal("mallory", "/runway promote production", &promote.PolicyError{From: "staging", To: "production", Version: strings.Repeat("a", 40),
 		Violations: []promote.Violation{{Rule: "promotion.rules[to=production].actors", Reason: "mallory is not allowed", Satisfy: "ask one of @octo/release"}}}))
+}
+
+// TestRenderAgainstGolden: the sticky comment's section on what production
+// would get (flow.Against's report): a changed task over production's
+// ceiling, a changed cron, a cache key change and missing evidence.
+func TestRenderAgainstGolden(t *testing.T) {
+	v := sampleView(t)
+	prod := strings.Repeat("9", 40)
+	fires := func(h int) []time.Time {
+		var ts []time.Time
+		for d := 1; d <= 3; d++ {
+			ts = append(ts, time.Date(2026, 12, d, h, 30, 0, 0, time.UTC))
+		}
+		return ts
+	}
+	v.Against = &flow.AgainstReport{Project: "house-prices", Against: "production", Version: v.Head, Compared: []string{prod},
+		Notes: []string{"production runs 999999999999, which this branch does not contain (the base moved on since the branch was cut)"},
+		Entities: []flow.EntityChange{
+			{Kind: registrar.KindTask, Name: "fit", Change: flow.ChangeChanged, Compared: prod, Via: "active launch plan nightly",
+				Fields:    []string{`task.resources.requests.cpu: "250m" -> "3"`},
+				CacheKey:  &flow.CacheKeyChange{Before: "aaaa", After: "aaaa"},
+				Resources: []registrar.Excess{{Field: "requests.cpu", Amount: "3", Max: "2", Bound: registrar.BoundCeiling, Key: "cpu"}}},
+			{Kind: registrar.KindTask, Name: "evaluate", Change: flow.ChangeChanged, Compared: prod, Via: "active launch plan nightly",
+				Fields: []string{`task.cache.version: "1" -> "2"`}, CacheKey: &flow.CacheKeyChange{Before: "aaaa", After: "bbbb", Changed: true}},
+			{Kind: registrar.KindTask, Name: "report", Change: flow.ChangeAdded},
+			{Kind: registrar.KindLaunchPlan, Name: "nightly", Change: flow.ChangeChanged, Compared: prod, Via: "active",
+				Fields:   []string{`launchplan.schedule: "0 3 * * *" -> "30 4 * * *"`},
+				Schedule: &flow.ScheduleChange{Before: "0 3 * * *", After: "30 4 * * *", AfterFires: fires(4)}},
+		},
+		Policy: &promote.PolicyPreview{From: "staging", To: "production", Rule: "promotion.rules[to=production]", Actors: []string{"@ml-platform"},
+			Missing: []promote.Violation{{Rule: "promotion.rules[to=production].approvals", Reason: "0 approval(s) not by the author alice, 1 needed", Satisfy: "1 more approval(s) from someone other than alice"}}},
+	}
+	golden(t, "pr-against.md", renderPR(v, true))
 }
 
 func TestRenderNeverLeaksMarkup(t *testing.T) {
