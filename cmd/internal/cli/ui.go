@@ -39,9 +39,10 @@ execution as a DAG coloured by state, a timeline of its nodes, and each
 node's inputs, outputs (file and dir outputs download by digest), failure
 class and message, resources and cache key; an entity's versions in every
 domain, what is active, and its promotion history with actor, evidence and
-approvals; and the trail of one version: PR, image and bundle, entities,
-promotions and runs. Every page has a JSON twin: add ?o=json to its URL,
-or send Accept: application/json. Running executions update live.
+approvals; and the trail of one version: PR, plan decision, image and
+bundle, entities, promotions and runs. Every page has a JSON twin: add
+?o=json to its URL, or send Accept: application/json. Running executions
+update live.
 
 It reads every project of the store (--store, else the platform's, else
 $RUNWAY_HOME/store) and never writes to it. Nothing is loaded from the
