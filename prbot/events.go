@@ -251,7 +251,7 @@ func (r *run) promoteCommand(ctx context.Context, dir string, cmd Command, pr *g
 	}
 	rep, err := flow.Promote(ctx, r.Project, promote.Request{
 		Project: project, From: from[0], To: to, Version: pr.HeadSHA,
-		Actor:  promote.Actor{Login: user, Permission: perm},
+		Actor:  promote.Actor{Login: user, Permission: perm, MemberOf: r.memberOf(user)},
 		PR:     &promote.PR{Number: pr.Number, URL: pr.URL, Author: pr.User, HeadSHA: pr.HeadSHA},
 		Reason: fmt.Sprintf("/runway promote %s on #%d", to, pr.Number),
 	})
@@ -313,6 +313,7 @@ func (r *run) push(ctx context.Context, ev *gogithub.PushEvent) error {
 	if actor.Login == "" {
 		actor.Login = ev.GetPusher().GetName() // the pusher's login, on github.com
 	}
+	actor.MemberOf = r.memberOf(actor.Login)
 	if actor.Login != "" {
 		if actor.Permission, err = r.GitHub.Permission(ctx, r.repo.Owner, r.repo.Name, actor.Login); err != nil {
 			return err
