@@ -22,6 +22,10 @@ type Actor struct {
 	// Permission is the actor's repository permission (read, triage,
 	// write, maintain, admin), when the caller resolved it.
 	Permission string `json:"permission,omitempty"`
+	// MemberOf asks whether the actor belongs to a team ("@org/team") that
+	// Teams does not list; the Action and the server answer it from GitHub
+	// (team membership). nil: only Teams counts.
+	MemberOf func(ctx context.Context, team string) (bool, error) `json:"-"`
 }
 
 // rule returns the policy rule for promotions into to, and its name.
@@ -70,11 +74,20 @@ func checkPath(plat *platform.Config, req *Request) (Violation, bool) {
 	switch {
 	case len(sources) == 0:
 		return Violation{Rule: pathRule, Reason: fmt.Sprintf("nothing may be promoted into %s, the first domain", req.To), Satisfy: "register into " + req.To + " instead"}, false
-	case !slices.Contains(sources, req.From):
+	case !slices.Contains(sources, pathName(plat, req.From)):
 		return Violation{Rule: pathRule, Reason: fmt.Sprintf("%s may only be reached from %s, not from %s", req.To, strings.Join(sources, " or "), req.From),
 			Satisfy: fmt.Sprintf("promote to %s first, then from there to %s, or have the platform team add %q to %s.from", sources[0], req.To, req.From, name)}, false
 	}
 	return Violation{Rule: pathRule}, true
+}
+
+// pathName is the domain that stands for d in promotion paths: a pull
+// request's own domain stands for the first domain, which it replaces.
+func pathName(plat *platform.Config, d string) string {
+	if _, ok := plat.PRNumber(d); ok {
+		return plat.Domains[0].Name
+	}
+	return d
 }
 
 // checkPolicy applies the platform policy to a promotion of ents and
@@ -111,7 +124,11 @@ func (p *Promoter) evaluate(ctx context.Context, req *Request, ents []*registrar
 
 	// Who.
 	if len(r.Actors) > 0 {
-		if actorAllowed(r.Actors, req.Actor) {
+		allowed, err := actorAllowed(ctx, r.Actors, &req.Actor)
+		if err != nil {
+			return nil, nil, fmt.Errorf("checking %s: %w", name+".actors", err)
+		}
+		if allowed {
 			ev.Rules = append(ev.Rules, name+".actors")
 		} else if req.Actor.Login == "" {
 			refuse(name+".actors", "no actor was given", "pass the identity of who promotes (--actor LOGIN; the Action and the server resolve it from GitHub); allowed: "+strings.Join(r.Actors, ", "))
@@ -200,20 +217,38 @@ func (p *Promoter) finish(perr *PolicyError, ev *Evidence) (*Evidence, error) {
 	return ev, nil
 }
 
-func actorAllowed(allowed []string, a Actor) bool {
+// actorAllowed reports whether a is one of allowed: "*", a login, or a
+// "@org/team" that a.Teams lists or a.MemberOf confirms (a confirmed team
+// is added to a.Teams, so the promotion record shows it).
+func actorAllowed(ctx context.Context, allowed []string, a *Actor) (bool, error) {
+	var teams []string
 	for _, x := range allowed {
 		switch {
 		case x == "*":
-			return true
+			return true, nil
 		case strings.HasPrefix(x, "@"):
 			if slices.ContainsFunc(a.Teams, func(t string) bool { return strings.EqualFold(t, x) || strings.EqualFold("@"+t, x) }) {
-				return true
+				return true, nil
 			}
+			teams = append(teams, x)
 		case a.Login != "" && strings.EqualFold(x, a.Login):
-			return true
+			return true, nil
 		}
 	}
-	return false
+	if a.MemberOf == nil || a.Login == "" {
+		return false, nil
+	}
+	for _, team := range teams {
+		ok, err := a.MemberOf(ctx, team)
+		if err != nil {
+			return false, fmt.Errorf("resolving whether %s is in %s: %w", a.Login, team, err)
+		}
+		if ok {
+			a.Teams = append(a.Teams, team)
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // executionEvidence finds, for every workflow and launch plan promoted (a

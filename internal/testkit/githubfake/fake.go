@@ -62,6 +62,9 @@ type Fake struct {
 	faults   []*Fault
 	now      func() time.Time
 
+	// teams: "org/team-slug" (lower case) -> members (lower case).
+	teams map[string]map[string]bool
+
 	// The GitHub App side (app.go).
 	apps           map[int64]*app
 	minted         int
@@ -179,6 +182,21 @@ func (f *Fake) repo(fullName string) *repo {
 		r = f.repos[fullName]
 	}
 	return r
+}
+
+// SetTeamMember makes user an active member of the team org/slug, for
+// "@org/slug" actors in the promotion policy.
+func (f *Fake) SetTeamMember(org, slug, user string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.teams == nil {
+		f.teams = map[string]map[string]bool{}
+	}
+	key := strings.ToLower(org + "/" + slug)
+	if f.teams[key] == nil {
+		f.teams[key] = map[string]bool{}
+	}
+	f.teams[key][strings.ToLower(user)] = true
 }
 
 // SetRole gives user a role (admin, maintain, write, triage, read) on a repository.

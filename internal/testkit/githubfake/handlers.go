@@ -12,6 +12,9 @@ import (
 func (f *Fake) handle(c *call) (int, any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if c.route.OperationID == "teams/get-membership-for-user-in-org" {
+		return f.teamMembership(c)
+	}
 	full := c.params["owner"] + "/" + c.params["repo"]
 	rp, ok := f.repos[full]
 	if !ok {
@@ -229,4 +232,19 @@ func (f *Fake) pullJSON(rp *repo, pr *PullRequest, full bool) map[string]any {
 		}
 	}
 	return out
+}
+
+// teamMembership answers GET /orgs/{org}/teams/{team_slug}/memberships/{username}
+// as GitHub does: 200 with state "active" for a member, 404 otherwise.
+func (f *Fake) teamMembership(c *call) (int, any) {
+	key := strings.ToLower(c.params["org"] + "/" + c.params["team_slug"])
+	u := c.params["username"]
+	if !f.teams[key][strings.ToLower(u)] {
+		return http.StatusNotFound, apiError("Not Found")
+	}
+	return http.StatusOK, map[string]any{
+		"url":   f.srv.URL + "/organizations/1/team/1/memberships/" + u,
+		"role":  "member",
+		"state": "active",
+	}
 }

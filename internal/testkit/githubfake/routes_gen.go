@@ -114,6 +114,16 @@ func routeTable() []routegen.Route {
 			ResponseArray:    true,
 		},
 		{
+			OperationID: "teams/get-membership-for-user-in-org", Method: "GET", Path: "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+			PathParams: []routegen.Param{
+				{Name: "org", Type: "string", Required: true},
+				{Name: "team_slug", Type: "string", Required: true},
+				{Name: "username", Type: "string", Required: true},
+			},
+			Statuses:         []int{200, 404},
+			ResponseRequired: []string{"role", "state", "url"},
+		},
+		{
 			OperationID: "apps/create-installation-access-token", Method: "POST", Path: "/app/installations/{installation_id}/access_tokens",
 			PathParams: []routegen.Param{
 				{Name: "installation_id", Type: "integer", Required: true},

@@ -34,6 +34,8 @@ func Wanted() []Op {
 		{"GET", "/repos/{owner}/{repo}/collaborators/{username}/permission"},
 		{"GET", "/repos/{owner}/{repo}/pulls/{pull_number}"},
 		{"GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"},
+		// "@org/team" actors in the promotion policy.
+		{"GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"},
 		// runway serve as a GitHub App: installation tokens, and the
 		// reconciler's sweep of missed webhook deliveries.
 		{"POST", "/app/installations/{installation_id}/access_tokens"},
