@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/runway-ci/runway/internal/store"
 )
@@ -385,29 +388,58 @@ func (h *registryHeld) Release(ctx context.Context) error {
 // that (distribution 2.x), by deleting its manifest, which is unique to the
 // tag (the holder annotation names the claim, the seq annotation the
 // write), so no other tag goes with it.
+//
+// distribution 2.8 deletes the manifest first and untags second, and the
+// untagging fails (500) when another tag of the repository is deleted at
+// the same moment; the retried DELETE then finds no manifest, and the tag
+// stays listed with nothing behind it. A claim tag left like that would
+// count as a claim forever, so when a tag is still listed after its
+// deletion, it is repaired: a fresh tombstone manifest is put under it and
+// deleted by digest, at most three times.
 func (r *Registry) deleteTag(ctx context.Context, repo, tag string) error {
 	md, canByDigest := r.store.(store.ManifestDeleter)
-	var err error
 	if !r.byDigest.Load() || !canByDigest {
-		err = r.store.DeleteTag(ctx, repo, tag)
+		err := r.store.DeleteTag(ctx, repo, tag)
 		if err == nil || errors.Is(err, store.ErrNotFound) || !canByDigest {
 			return err
 		}
-	}
-	desc, herr := r.store.HeadManifest(ctx, repo, tag)
-	if herr != nil {
-		if errors.Is(herr, store.ErrNotFound) {
-			return herr
-		}
-		return errors.Join(err, herr)
-	}
-	if derr := md.DeleteManifest(ctx, repo, desc.Digest); derr != nil {
-		return errors.Join(err, derr)
-	}
-	if err != nil {
 		r.byDigest.Store(true) // this registry deletes by digest only
 	}
-	return nil
+	var last error
+	for try := 0; try < 3; try++ {
+		var d v1.Hash
+		if try == 0 {
+			desc, err := r.store.HeadManifest(ctx, repo, tag)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			d = desc.Digest
+		} else {
+			// Repair: give the tag a manifest of its own again.
+			desc, err := store.PutArtifact(ctx, r.store, repo, tag, store.Artifact{
+				ArtifactType: ArtifactTypeClaim,
+				Layers:       []store.Blob{{MediaType: store.MediaTypeEmptyJSON, Data: store.EmptyJSON}},
+				Annotations:  map[string]string{store.AnnotationLockHolder: "tombstone " + tag + " " + randomHex(8)},
+			})
+			if err != nil {
+				return fmt.Errorf("repairing claim tag %s:%s: %w", repo, tag, err)
+			}
+			d = desc.Digest
+		}
+		if d.Hex != "" {
+			if err := md.DeleteManifest(ctx, repo, d); err != nil && !errors.Is(err, store.ErrNotFound) {
+				last = err
+			}
+		}
+		tags, err := r.store.Tags(ctx, repo)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(tags, tag) {
+			return nil
+		}
+	}
+	return fmt.Errorf("claim tag %s:%s is still listed after deleting it three times: %w", repo, tag, errors.Join(last, errors.New("the registry does not untag")))
 }
 
 func randomHex(n int) string {
