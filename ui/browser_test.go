@@ -205,7 +205,7 @@ func TestBrowserThousandNodes(t *testing.T) {
 	if err != nil || n != 1000 {
 		t.Fatalf("%d DAG nodes (%v)", n, err)
 	}
-	if best > 2*time.Second {
+	if best > 2*time.Second && !raceEnabled {
 		t.Errorf("best of 3 loads %v, want under 2s", best)
 	}
 }

@@ -47,7 +47,7 @@ func TestThousandNodeExecutionPage(t *testing.T) {
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	t.Logf("1,000-node execution page: %d bytes, median %v, max %v over 5 requests", len(body), times[2], times[4])
-	if times[2] > 2*time.Second {
+	if times[2] > 2*time.Second && !raceEnabled {
 		t.Errorf("median render %v, want under 2s", times[2])
 	}
 	if n := strings.Count(body, `<g class="node"`); n != 1000 {
