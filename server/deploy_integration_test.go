@@ -93,10 +93,10 @@ func TestDeployManifests(t *testing.T) {
 	if _, err := admin.CoreV1().Pods(ns).Create(ctx, pod, dry); err != nil {
 		t.Fatalf("the server's pod under restricted Pod Security: %v", err)
 	}
-	bad := pod.DeepCopy()
-	priv := true
-	bad.Spec.Containers[0].SecurityContext.Privileged = &priv
-	bad.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = &priv
+	bad := pod.DeepCopy() // root, and a capability restricted does not allow
+	root, no := int64(0), false
+	bad.Spec.SecurityContext.RunAsUser, bad.Spec.SecurityContext.RunAsNonRoot = &root, &no
+	bad.Spec.Containers[0].SecurityContext.Capabilities.Add = []corev1.Capability{"NET_RAW"}
 	if _, err := admin.CoreV1().Pods(ns).Create(ctx, bad, dry); err == nil || !strings.Contains(err.Error(), "PodSecurity") {
 		t.Fatalf("a privileged pod was not refused by Pod Security: %v", err)
 	}
