@@ -98,11 +98,8 @@ func Open(spec string, opts ...Option) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err = attachLocker(s, o)
-	if err != nil {
-		return nil, fmt.Errorf("opening store %q: %w", spec, err)
-	}
-	return s, nil
+	// The caller says which store it was opening; the error says which lock.
+	return attachLocker(s, o)
 }
 
 func open(spec string, opts ...Option) (store.Store, options, error) {
