@@ -4,9 +4,7 @@ package executor_test
 
 import (
 	"context"
-	"fmt"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/layout"
+	"github.com/runway-ci/runway/internal/testkit/scalespec"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -21,11 +20,11 @@ import (
 // nodes stay within stated time and memory. The bounds are generous (this
 // machine's 2 cores are shared); the benchmarks below give the figures.
 const (
-	scaleTasks = 500
-	scaleNodes = 1000
+	scaleTasks = scalespec.Tasks
+	scaleNodes = scalespec.Nodes
 	// scaleWidth: node i reads node i-scaleWidth's output, so the DAG is
 	// 100 deep and 10 wide.
-	scaleWidth = 10
+	scaleWidth = scalespec.Width
 
 	boundCompile = 20 * time.Second  // parse + compile + register 500 tasks and the workflow
 	boundRun     = 120 * time.Second // run the 1,000 nodes with an in-process runner
@@ -33,25 +32,9 @@ const (
 )
 
 // scaleYAML is a runway.yaml of scaleTasks tasks and one workflow of
-// scaleNodes nodes.
-func scaleYAML() []byte {
-	var b strings.Builder
-	b.WriteString("project: scale\ntasks:\n")
-	for i := range scaleTasks {
-		fmt.Fprintf(&b, "  - name: t%03d\n    command: [sh, -c, 'echo $((%s + 1)) > $RUNWAY_OUTPUTS/y']\n    inputs: {x: int}\n    outputs: {y: int}\n    resources: {limits: {cpu: 100m, memory: 64Mi}}\n",
-			i, "{{inputs.x}}")
-	}
-	b.WriteString("workflows:\n  - name: big\n    inputs: {seed: int}\n    nodes:\n")
-	for i := range scaleNodes {
-		in := "{{workflow.inputs.seed}}"
-		if i >= scaleWidth {
-			in = fmt.Sprintf("{{n%04d.outputs.y}}", i-scaleWidth)
-		}
-		fmt.Fprintf(&b, "      - {id: n%04d, task: t%03d, inputs: {x: %q}}\n", i, i%scaleTasks, in)
-	}
-	fmt.Fprintf(&b, "    outputs: {last: \"{{n%04d.outputs.y}}\"}\n", scaleNodes-1)
-	return []byte(b.String())
-}
+// scaleNodes nodes (internal/testkit/scalespec, which the web view's
+// test of this workflow's execution page shares).
+func scaleYAML() []byte { return scalespec.YAML() }
 
 // adder is an in-process runner: y = x + 1. The engine's own work (DAG,
 // cache, records, store writes) is what scales here, not task processes.
@@ -62,7 +45,7 @@ func (adder) Run(_ context.Context, a executor.Attempt) (*executor.AttemptResult
 	return &executor.AttemptResult{Outputs: executor.Values{"y": {Type: executor.TypeInt, Scalar: x + 1}}}, nil
 }
 
-const scaleVersion = "0123456789abcdef0123456789abcdef01234567"
+const scaleVersion = scalespec.Version
 
 func compileScale(tb testing.TB, s store.Store, yaml []byte) {
 	tb.Helper()
