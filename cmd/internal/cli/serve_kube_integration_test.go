@@ -168,9 +168,26 @@ func TestServeTwoReplicasOnOneAPIServer(t *testing.T) {
 			t.Errorf("%s/%s@%s has %d promotion records, want 1", st.ID.Kind, st.ID.Name, st.ID.Version, n)
 		}
 	}
+	// And at GitHub: one reply promoted the entities, the three others found
+	// them promoted already.
+	promotedReplies, unchangedReplies := 0, 0
+	for _, c := range w.gh.Comments(serveRepo, 2) {
+		if !strings.Contains(c.Body, "runway promoted") {
+			continue
+		}
+		if strings.Contains(c.Body, " 0 promoted, ") {
+			unchangedReplies++
+		} else {
+			promotedReplies++
+		}
+	}
+	if promotedReplies != 1 || unchangedReplies != 3 {
+		t.Errorf("%d replies promoted and %d found it done; want 1 and 3", promotedReplies, unchangedReplies)
+	}
 	time.Sleep(200 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
+	t.Logf("%d promote commands on two replicas, one after another; %d entities promoted once each; the PR's Lease held by %d replicas", len(spans), len(ents), len(holders))
 	if len(holders) < 2 {
 		t.Errorf("the pull request's Lease %s was held by %v; want both replicas, each in turn", leaseName, holders)
 	}
