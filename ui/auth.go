@@ -38,7 +38,8 @@ type bearer struct{ sum [32]byte }
 
 // BearerToken admits requests that carry token, as "Authorization: Bearer
 // TOKEN" (scripts, the JSON twins) or as the session cookie the login page
-// sets for browsers. The cookie holds an HMAC of the token, not the token.
+// sets for browsers. The cookie holds an HMAC of the token, not the token,
+// and stays valid until the token changes (which signs everyone out).
 // An empty token admits no one.
 func BearerToken(token string) Auth { return bearer{sum: sha256.Sum256([]byte(token))} }
 
@@ -108,8 +109,10 @@ func (t trustedHeader) authenticate(r *http.Request) (string, error) {
 type anonymous struct{ localOnly bool }
 
 // Anonymous admits everyone; with localOnly, only requests from a loopback
-// address (what `runway ui` on 127.0.0.1 uses). Mounted in a server, pass
-// a token or a trusted header instead.
+// address (what `runway ui` on 127.0.0.1 uses). The address is the
+// connection's, so a reverse proxy on the same machine would make every
+// request look local: behind a proxy, and mounted in a server, pass a
+// token or a trusted header instead.
 func Anonymous(localOnly bool) Auth { return anonymous{localOnly: localOnly} }
 
 func (a anonymous) mode() string {
