@@ -74,11 +74,20 @@ func checkPath(plat *platform.Config, req *Request) (Violation, bool) {
 	switch {
 	case len(sources) == 0:
 		return Violation{Rule: pathRule, Reason: fmt.Sprintf("nothing may be promoted into %s, the first domain", req.To), Satisfy: "register into " + req.To + " instead"}, false
-	case !slices.Contains(sources, req.From):
+	case !slices.Contains(sources, pathName(plat, req.From)):
 		return Violation{Rule: pathRule, Reason: fmt.Sprintf("%s may only be reached from %s, not from %s", req.To, strings.Join(sources, " or "), req.From),
 			Satisfy: fmt.Sprintf("promote to %s first, then from there to %s, or have the platform team add %q to %s.from", sources[0], req.To, req.From, name)}, false
 	}
 	return Violation{Rule: pathRule}, true
+}
+
+// pathName is the domain that stands for d in promotion paths: a pull
+// request's own domain stands for the first domain, which it replaces.
+func pathName(plat *platform.Config, d string) string {
+	if _, ok := plat.PRNumber(d); ok {
+		return plat.Domains[0].Name
+	}
+	return d
 }
 
 // checkPolicy applies the platform policy to a promotion of ents and

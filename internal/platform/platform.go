@@ -38,6 +38,8 @@ type Config struct {
 	// Lock selects how writers in separate processes exclude each other
 	// (lock.go).
 	Lock Lock `yaml:"lock" json:"lock"`
+	// PRDomains gives each pull request a domain of its own (prdomain.go).
+	PRDomains PRDomains `yaml:"prDomains" json:"prDomains"`
 }
 
 // Domain is one stage of the promotion path, in order.
@@ -168,6 +170,7 @@ func (c *Config) applyDefaults() {
 	if c.Promote.OnMerge == "" {
 		c.Promote.OnMerge = "staging"
 	}
+	c.PRDomains.applyDefaults()
 }
 
 // Load reads a platform config file. An empty path returns Default().
@@ -225,17 +228,20 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, c.Lock.validate()...)
+	errs = append(errs, c.PRDomains.validate()...)
 	return errors.Join(errs...)
 }
 
-// Domain returns the named domain.
+// Domain returns the named domain: one of Domains, or a pull request's
+// own domain (PRDomains), which has the first domain's ceilings, defaults
+// and quota.
 func (c *Config) Domain(name string) (*Domain, bool) {
 	for i := range c.Domains {
 		if c.Domains[i].Name == name {
 			return &c.Domains[i], true
 		}
 	}
-	return nil, false
+	return c.prDomain(name)
 }
 
 // DomainNames returns the domains in promotion order.

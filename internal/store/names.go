@@ -49,6 +49,11 @@ func PlanRepo(project string) string { return path.Join(project, "plan") }
 // entity repository (registrar skips it).
 func ScheduleRepo(project, domain string) string { return path.Join(project, domain, "schedule") }
 
+// RemovalRepo holds one record per removed domain of a project (a pull
+// request's, tagged with the domain's name): what was removed, and what
+// the registry refused to delete.
+func RemovalRepo(project string) string { return path.Join(project, "removal") }
+
 // ActiveTag marks the active version of a launch plan.
 const ActiveTag = "active"
 
