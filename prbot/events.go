@@ -22,11 +22,14 @@ import (
 func (r *run) pullRequest(ctx context.Context, ev *gogithub.PullRequestEvent) error {
 	switch ev.GetAction() {
 	case "opened", "synchronize", "reopened":
+	case "closed":
+		return r.closed(ctx, ev)
 	default:
 		r.report().Notice(fmt.Sprintf("runway: nothing to do for pull_request %q", ev.GetAction()))
 		return nil
 	}
 	pr := ev.GetPullRequest()
+	r.usePRDomain(pr.GetNumber())
 	v := &prView{
 		Repo: r.repo.String(), Number: fmt.Sprint(pr.GetNumber()), Title: pr.GetTitle(),
 		Head: pr.GetHead().GetSHA(), Base: pr.GetBase().GetSHA(), HeadRef: pr.GetHead().GetRef(),
@@ -190,6 +193,7 @@ func (r *run) issueComment(ctx context.Context, ev *gogithub.IssueCommentEvent) 
 	if err != nil {
 		return err
 	}
+	r.usePRDomain(number)
 	switch cmd.Verb {
 	case VerbPlan, VerbRegister:
 		v := &prView{
@@ -249,8 +253,12 @@ func (r *run) promoteCommand(ctx context.Context, dir string, cmd Command, pr *g
 	if err != nil {
 		return err
 	}
+	src := from[0]
+	if _, ok := plat.PRNumber(r.Domain); ok && src == plat.Domains[0].Name {
+		src = r.Domain // the PR's own domain stands for the first
+	}
 	rep, err := flow.Promote(ctx, r.Project, promote.Request{
-		Project: project, From: from[0], To: to, Version: pr.HeadSHA,
+		Project: project, From: src, To: to, Version: pr.HeadSHA,
 		Actor:  promote.Actor{Login: user, Permission: perm, MemberOf: r.memberOf(user)},
 		PR:     &promote.PR{Number: pr.Number, URL: pr.URL, Author: pr.User, HeadSHA: pr.HeadSHA},
 		Reason: fmt.Sprintf("/runway promote %s on #%d", to, pr.Number),
@@ -320,9 +328,14 @@ func (r *run) push(ctx context.Context, ev *gogithub.PushEvent) error {
 		}
 	}
 	r.setStatus(ctx, m, github.StatePending, "promoting the merge of #"+fmt.Sprint(merged.Number)+" to "+to)
+	prDomain, perPR := r.Project.Platform.PRDomain(merged.Number)
+	from := ""
+	if perPR {
+		from = prDomain // what the PR registered and tested
+	}
 	rep, err := flow.Merge(ctx, r.Project, flow.MergeRequest{
 		Repo: dir, MergeSHA: m, PRHead: merged.HeadSHA,
-		Promote: promote.Request{Project: project, To: to, Actor: actor,
+		Promote: promote.Request{Project: project, From: from, To: to, Actor: actor,
 			PR:     &promote.PR{Number: merged.Number, URL: merged.URL, Author: merged.User, HeadSHA: merged.HeadSHA, MergeSHA: m},
 			Reason: fmt.Sprintf("merge of #%d", merged.Number)},
 	})
@@ -351,6 +364,57 @@ func (r *run) push(ctx context.Context, ev *gogithub.PushEvent) error {
 		r.report().Warning(fmt.Sprintf("commenting on #%d: %s", merged.Number, err))
 	}
 	r.setStatus(ctx, m, github.StateSuccess, "promoted to "+to+" ("+rep.Path+")")
+	if perPR { // promoted: the PR's domain has served
+		_ = r.removeDomain(ctx, project, prDomain, fmt.Sprintf("pull request #%d merged and promoted", merged.Number)) // warned; the gc's TTL retries
+	}
+	return nil
+}
+
+// usePRDomain makes pull request number's own domain the one this event
+// registers into and runs in, when the platform gives PRs their own.
+func (r *run) usePRDomain(number int) {
+	if d, ok := r.Project.Platform.PRDomain(number); ok {
+		r.Domain = d
+	}
+}
+
+// closed removes a closed PR's own domain. A merged PR's domain is removed
+// by the merge promotion (push), after it promoted from it; the TTL of
+// `runway gc` catches one whose push never came.
+func (r *run) closed(ctx context.Context, ev *gogithub.PullRequestEvent) error {
+	pr := ev.GetPullRequest()
+	d, ok := r.Project.Platform.PRDomain(pr.GetNumber())
+	if !ok {
+		r.report().Notice("runway: nothing to do for pull_request \"closed\" (no per-PR domains)")
+		return nil
+	}
+	if pr.GetMerged() {
+		r.report().Notice(fmt.Sprintf("runway: #%d was merged; its domain %s goes once the merge is promoted", pr.GetNumber(), d))
+		return nil
+	}
+	projects, err := flow.ProjectsIn(ctx, r.Project, d)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, project := range projects { // no checkout needed: the store knows
+		errs = append(errs, r.removeDomain(ctx, project, d, fmt.Sprintf("pull request #%d closed", pr.GetNumber())))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *run) removeDomain(ctx context.Context, project, domain, reason string) error {
+	rep, err := flow.RemoveDomain(ctx, r.Project, flow.RemoveRequest{Project: project, Domain: domain, Reason: reason})
+	if err != nil {
+		r.report().Warning(fmt.Sprintf("removing domain %s: %s", domain, err))
+		return err
+	}
+	msg := fmt.Sprintf("runway removed domain %s (%s): %d tag(s), %d launch plan(s) deactivated", domain, reason, len(rep.Removed), len(rep.Deactivated))
+	r.report().Notice(msg)
+	for _, f := range rep.Refused {
+		r.report().Warning(fmt.Sprintf("the registry refused to delete %s: %s (kept in the removal record)", f.Ref, f.Error))
+	}
+	r.report().Summary(msg + "\n")
 	return nil
 }
 
