@@ -24,13 +24,16 @@ func (f *flaky) Run(ctx context.Context, a executor.Attempt) (*executor.AttemptR
 	defer f.mu.Unlock()
 	f.seen[a.NodeID]++
 	if f.seen[a.NodeID] <= f.fails {
-		return nil, &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: 3, Message: "attempt failed"}
+		return nil, &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: 3, Message: "attempt failed",
+			Usage: &executor.Usage{MaxRSSBytes: int64(f.seen[a.NodeID]) << 20}}
 	}
-	return &executor.AttemptResult{Outputs: executor.Values{"n": {Type: executor.TypeInt, Scalar: int64(1)}}}, nil
+	return &executor.AttemptResult{Outputs: executor.Values{"n": {Type: executor.TypeInt, Scalar: int64(1)}},
+		Usage: &executor.Usage{MaxRSSBytes: 7 << 20, CPUSeconds: 0.25}}, nil
 }
 
-// Every attempt of a node is in its record: when it ran and, for a failed
-// one, its classified failure, so the lineage shows what the retries hid.
+// Every attempt of a node is in its record: when it ran, what it used and,
+// for a failed one, its classified failure, so the lineage shows what the
+// retries hid.
 func TestRecordKeepsEveryAttempt(t *testing.T) {
 	ctx := context.Background()
 	s, err := layout.New(filepath.Join(t.TempDir(), "store"), layout.WithoutFsync())
@@ -66,6 +69,15 @@ func TestRecordKeepsEveryAttempt(t *testing.T) {
 		failed := a.Failure != nil && a.Failure.Reason == executor.ReasonExitCode && a.Failure.ExitCode == 3
 		if failed != (i < 2) {
 			t.Errorf("attempt %d failure %+v", i+1, a.Failure)
+		}
+		// What each attempt used, from the runner: a failure's own usage,
+		// the successful result's.
+		want := int64(i+1) << 20
+		if i == 2 {
+			want = 7 << 20
+		}
+		if a.Usage == nil || a.Usage.MaxRSSBytes != want {
+			t.Errorf("attempt %d used %+v, want %d bytes", i+1, a.Usage, want)
 		}
 	}
 }

@@ -154,8 +154,8 @@ func (d *dag) runNode(ctx context.Context, n *planNode, in Values, overwrite boo
 		return d.finishNode(n.id, nil, &TaskError{Kind: SystemFailure, Reason: ReasonInternal, Message: err.Error(), Permanent: true}, CacheDisabled)
 	}
 	if key == "" {
-		out, te := d.attempts(ctx, n, in, ex, "")
-		return d.finishNode(n.id, out, te, CacheDisabled)
+		out, used, te := d.attempts(ctx, n, in, ex, "")
+		return d.finishNodeUsed(n.id, out, te, CacheDisabled, used)
 	}
 	d.rec.update(EventNodeAttempt, n.id, func(x *Execution) { x.Node(n.id).CacheKey = key })
 	if !overwrite {
@@ -181,8 +181,8 @@ func (d *dag) runNode(ctx context.Context, n *planNode, in Values, overwrite boo
 			return d.finishNode(n.id, out, nil, CacheHit)
 		}
 	}
-	out, te := d.attempts(ctx, n, in, ex, key)
-	return d.finishNode(n.id, out, te, CacheMiss)
+	out, used, te := d.attempts(ctx, n, in, ex, key)
+	return d.finishNodeUsed(n.id, out, te, CacheMiss, used)
 }
 
 // lookup reads the cache, retrying store failures on the system budget.
@@ -216,8 +216,9 @@ func (d *dag) lookup(ctx context.Context, n *planNode, ex *Execution, key string
 // attempts runs the task until it succeeds or its retry budgets are spent:
 // user failures count against the task's retries, system failures against
 // the platform's systemRetries. A successful attempt of a cached task
-// counts only once its cache entry is written.
-func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Execution, key string) (Values, *TaskError) {
+// counts only once its cache entry is written. It also returns what the
+// successful attempt used, when the runner measured it.
+func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Execution, key string) (Values, *Usage, *TaskError) {
 	e := d.engine
 	userFails, sysFails := 0, 0
 	for number := 1; ; number++ {
@@ -256,10 +257,10 @@ func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Executio
 			}
 		}
 		if err == nil {
-			return res.Outputs, nil
+			return res.Outputs, res.Usage, nil
 		}
 		if ctx.Err() != nil {
-			return nil, d.abortedOr(ctx, nil)
+			return nil, nil, d.abortedOr(ctx, nil)
 		}
 		te := AsTaskError(err)
 		if te.Kind == UserFailure {
@@ -268,16 +269,16 @@ func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Executio
 			sysFails++
 		}
 		if te.Permanent || userFails > n.task.Retries || sysFails > e.systemRetries {
-			return nil, te
+			return nil, nil, te
 		}
 		e.log.Info("retrying task", "execution", ex.ID, "node", n.id, "attempt", number, "err", te)
 		end := e.now().UTC()
 		d.rec.update(EventNodeRetrying, n.id, func(x *Execution) {
 			r := x.Node(n.id)
-			r.Failure, r.AttemptLog = te, endAttempt(r.AttemptLog, end, te)
+			r.Failure, r.AttemptLog = te, endAttempt(r.AttemptLog, end, te, nil)
 		})
 		if e.sleep(ctx, userFails+sysFails) != nil {
-			return nil, d.abortedOr(ctx, nil)
+			return nil, nil, d.abortedOr(ctx, nil)
 		}
 	}
 }
@@ -291,11 +292,16 @@ func (d *dag) abortedOr(ctx context.Context, te *TaskError) *TaskError {
 }
 
 func (d *dag) finishNode(id string, out Values, te *TaskError, cache CacheStatus) nodeResult {
+	return d.finishNodeUsed(id, out, te, cache, nil)
+}
+
+// finishNodeUsed is finishNode with what the last attempt used.
+func (d *dag) finishNodeUsed(id string, out Values, te *TaskError, cache CacheStatus, used *Usage) nodeResult {
 	now := d.engine.now().UTC()
 	d.rec.update(EventNodeFinished, id, func(x *Execution) {
 		r := x.Node(id)
 		r.Finished, r.Cache = &now, cache
-		r.AttemptLog = endAttempt(r.AttemptLog, now, te)
+		r.AttemptLog = endAttempt(r.AttemptLog, now, te, used)
 		switch {
 		case te == nil:
 			r.Status, r.Outputs, r.Failure = StatusSucceeded, out, nil

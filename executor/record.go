@@ -147,18 +147,24 @@ type AttemptRecord struct {
 	// Failure is the attempt's classified error; nil if it succeeded or
 	// still runs.
 	Failure *TaskError `json:"failure,omitempty"`
+	// Usage is what the task command used, when the runner measured it.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 // endAttempt returns log with its last attempt, if still open, ended at
-// end with failure te. The slice is copied: snapshots share node records'
-// slices, which are replaced, never changed in place.
-func endAttempt(log []AttemptRecord, end time.Time, te *TaskError) []AttemptRecord {
+// end with failure te and usage u (a failure's own usage when u is nil).
+// The slice is copied: snapshots share node records' slices, which are
+// replaced, never changed in place.
+func endAttempt(log []AttemptRecord, end time.Time, te *TaskError, u *Usage) []AttemptRecord {
 	if len(log) == 0 || log[len(log)-1].Finished != nil {
 		return log
 	}
 	out := slices.Clone(log)
 	last := &out[len(out)-1]
-	last.Finished, last.Failure = &end, te
+	last.Finished, last.Failure, last.Usage = &end, te, u
+	if u == nil && te != nil {
+		last.Usage = te.Usage
+	}
 	return out
 }
 

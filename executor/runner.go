@@ -60,6 +60,18 @@ type AttemptResult struct {
 	Outputs Values
 	// Duration is how long the task command ran.
 	Duration time.Duration
+	// Usage is what the task command used, when the runner measured it.
+	Usage *Usage
+}
+
+// Usage is what a task command used, as exec-task measured it when the
+// command ended: the rusage of the command's process and of the children
+// it waited for.
+type Usage struct {
+	// MaxRSSBytes is the peak resident memory of the largest of them.
+	MaxRSSBytes int64 `json:"maxRSSBytes,omitempty"`
+	// CPUSeconds is user plus system CPU time.
+	CPUSeconds float64 `json:"cpuSeconds,omitempty"`
 }
 
 // FailureKind says whose fault a failed attempt was.
@@ -106,6 +118,8 @@ type TaskError struct {
 	// Permanent failures are not retried (a tampered bundle does not
 	// heal by itself).
 	Permanent bool `json:"permanent,omitempty"`
+	// Usage is what the command used before it failed, when it ran.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 func (e *TaskError) Error() string {

@@ -112,7 +112,8 @@ func Run(ctx context.Context, sp *Spec, s store.Store, fetch BundleFetcher, stdo
 	}
 
 	// 4. The command.
-	if f := runCommand(ctx, sp, argv, env, dirs["code"], stdout, stderr); f != nil {
+	if f := runCommand(ctx, sp, argv, env, dirs["code"], stdout, stderr, &res.Usage); f != nil {
+		f.Usage = res.Usage
 		res.Failure = f
 		res.Duration = time.Since(start)
 		return res
@@ -162,8 +163,9 @@ func Substitute(argv []string, values map[string]string) ([]string, error) {
 
 // runCommand runs argv in its own process group. A timeout or ctx kills
 // the whole group; so does the end of the command (background processes
-// it left behind do not outlive the attempt).
-func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, stdout, stderr io.Writer) *executor.TaskError {
+// it left behind do not outlive the attempt). Once the command has ended,
+// *used is what it used.
+func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, stdout, stderr io.Writer, used **executor.Usage) *executor.TaskError {
 	tail := &tailBuffer{max: 2048}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	if lp, err := exec.LookPath(argv[0]); err == nil && !strings.Contains(argv[0], "/") {
@@ -217,6 +219,7 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 		return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonAborted, Message: "stopped: " + context.Cause(ctx).Error()}
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	*used = usageOf(cmd.ProcessState)
 	if trampErrs != nil {
 		switch kind, msg := trampolineError(trampErrs); kind {
 		case trampSetrlimit:
@@ -235,6 +238,20 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: code, Message: fmt.Sprintf("the command exited with %s%s", describeExit(err), tail.suffix())}
 	}
 	return nil
+}
+
+// usageOf is the rusage of an ended command: its peak resident memory
+// (Linux reports kilobytes) and its user plus system CPU time.
+func usageOf(ps *os.ProcessState) *executor.Usage {
+	if ps == nil {
+		return nil
+	}
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok || ru == nil {
+		return nil
+	}
+	cpu := ps.UserTime() + ps.SystemTime()
+	return &executor.Usage{MaxRSSBytes: ru.Maxrss * 1024, CPUSeconds: cpu.Seconds()}
 }
 
 func exitCode(err error) int {

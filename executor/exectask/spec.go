@@ -62,6 +62,8 @@ type Result struct {
 	Outputs  executor.Values     `json:"outputs,omitempty"`
 	Failure  *executor.TaskError `json:"failure,omitempty"`
 	Duration time.Duration       `json:"duration"`
+	// Usage is what the command used (also on Failure when it ran).
+	Usage *executor.Usage `json:"usage,omitempty"`
 }
 
 // ReadSpec reads and checks a spec file.

@@ -308,7 +308,7 @@ func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 			if o.err != nil {
 				return nil, o.err
 			}
-			return &executor.AttemptResult{Outputs: o.result.Outputs, Duration: o.result.Duration}, nil
+			return &executor.AttemptResult{Outputs: o.result.Outputs, Duration: o.result.Duration, Usage: o.result.Usage}, nil
 		}
 		var recheck <-chan time.Time
 		if !o.recheck.IsZero() {

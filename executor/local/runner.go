@@ -271,7 +271,7 @@ func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 		res.Failure.Message += " (" + r.logHint(a, logf.Name()) + ")"
 		return nil, res.Failure
 	case rerr == nil:
-		return &executor.AttemptResult{Outputs: res.Outputs, Duration: res.Duration}, nil
+		return &executor.AttemptResult{Outputs: res.Outputs, Duration: res.Duration, Usage: res.Usage}, nil
 	case cg != nil && exectask.ReadOOMCounter(cg.oomCounter) > 0:
 		return nil, &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonOOMKilled, ExitCode: 137, Message: "exec-task and the task were killed for exceeding the memory limit"}
 	case runCtx.Err() != nil:
