@@ -40,7 +40,10 @@
 //   - The timeline draws one bar per attempt (executor's AttemptLog) and
 //     the node page lists each attempt's failure class; the version trail
 //     shows the plan decision flow records at registration.
+//   - Resources used are each attempt's measured peak memory and CPU
+//     time (exec-task's rusage of the command), next to what the task
+//     asked for.
 //   - What the store does not hold is said on the page rather than
-//     guessed: resources actually used, and full logs of every attempt
-//     (the last failure's message carries its stderr tail).
+//     guessed: full logs of every attempt (the last failure's message
+//     carries its stderr tail).
 package ui

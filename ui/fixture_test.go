@@ -137,8 +137,9 @@ func (r *runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 			return nil, ctx.Err()
 		}
 	}
+	used := &executor.Usage{MaxRSSBytes: 48 << 20, CPUSeconds: 0.25}
 	if msg, ok := r.fail[a.NodeID]; ok {
-		return nil, &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: 1, Message: msg}
+		return nil, &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: 1, Message: msg, Usage: used}
 	}
 	text := "done " + a.NodeID
 	if o, ok := r.out[a.NodeID]; ok {
@@ -155,7 +156,7 @@ func (r *runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 	return &executor.AttemptResult{Outputs: executor.Values{
 		"out":    {Type: executor.TypeString, Scalar: text},
 		"report": rep,
-	}, Duration: time.Millisecond}, nil
+	}, Duration: time.Millisecond, Usage: used}, nil
 }
 
 func (r *runner) wasStarted(id string) bool {

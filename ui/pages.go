@@ -157,6 +157,8 @@ type nodeData struct {
 	Downstream []string
 	Task       *registrar.Task
 	TaskErr    string
+	// Used is what the last attempt that was measured used.
+	Used *executor.Usage
 }
 
 // nodeJSON is a node's JSON twin: the node as `runway get execution -o
@@ -205,6 +207,9 @@ func (h *Handler) nodePage(w http.ResponseWriter, r *http.Request) error {
 			end = *a.Finished
 		}
 		d.Attempts = append(d.Attempts, attemptRow{AttemptRecord: a, Duration: roundDuration(end.Sub(a.Started)).String()})
+		if a.Usage != nil {
+			d.Used = a.Usage
+		}
 	}
 	for _, o := range ex.Nodes {
 		if slices.Contains(o.Upstream, id) {

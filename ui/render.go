@@ -49,6 +49,7 @@ func parsePages(prefix string) (map[string]*template.Template, error) {
 		"add":       func(a, b int) int { return a + b },
 		"half":      func(a int) int { return a / 2 },
 		"join":      strings.Join,
+		"usage":     formatUsage,
 		// taskref shortens the version of "project/name@version".
 		"taskref": func(ref string) string {
 			name, v, ok := strings.Cut(ref, "@")
@@ -146,3 +147,15 @@ func shortVersion(v string) string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// formatUsage says what an attempt used: "peak 152 MiB, CPU 0.41s".
+func formatUsage(u *executor.Usage) string {
+	if u == nil {
+		return ""
+	}
+	mem := fmt.Sprintf("%d KiB", u.MaxRSSBytes>>10)
+	if u.MaxRSSBytes >= 10<<20 {
+		mem = fmt.Sprintf("%d MiB", u.MaxRSSBytes>>20)
+	}
+	return fmt.Sprintf("peak memory %s, CPU %.2fs", mem, u.CPUSeconds)
+}

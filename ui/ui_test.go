@@ -114,7 +114,8 @@ func TestPagesShowTheLineage(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("node page: %d\n%s", code, body)
 	}
-	for _, want := range []string{"user failure", "ExitCode", "File &#34;pipeline/join.py&#34;, line 3", "cpu=250m", "memory=256Mi", "not recorded",
+	for _, want := range []string{"user failure", "ExitCode", "File &#34;pipeline/join.py&#34;, line 3", "cpu=250m", "memory=256Mi",
+		`<td id="used">peak memory 48 MiB, CPU 0.25s`, `<td class="used">peak memory 48 MiB, CPU 0.25s</td>`,
 		`data-attempt="1"`, `data-attempt="2"`, "Traceback (most recent call last):"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("failed node page lacks %q", want)

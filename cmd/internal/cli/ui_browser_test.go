@@ -113,6 +113,10 @@ func TestUIDemoInBrowser(t *testing.T) {
 	if id := text("#node-id"); id != "fit" {
 		t.Fatalf("clicked into node %q", id)
 	}
+	// What the fit task asked for, and what its python process used.
+	if res := text("#resources"); !strings.Contains(res, "memory=256Mi") || !strings.Contains(res, "peak memory") {
+		t.Errorf("resources asked for and used: %q", res)
+	}
 	digest, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`#outputs tr[data-value="model"] a.download`), "title"))
 	if err != nil || !digest.Exists || !strings.HasPrefix(digest.Value, "sha256:") {
 		t.Fatalf("the model output has no download link: %+v %v", digest, err)
