@@ -128,7 +128,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Key == "" && recordOnly(d.Event) {
 		d.Received = time.Now().UTC()
-		if err := s.j.Record(d); err != nil {
+		err := s.j.Record(d)
+		s.m.journal.Observe(time.Since(d.Received).Seconds())
+		if err != nil {
 			if errors.Is(err, ErrDuplicate) {
 				s.duplicate(w, log, d)
 				return
@@ -148,7 +150,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Received = time.Now().UTC()
-	if err := s.j.Add(d, prHead); err != nil {
+	err = s.j.Add(d, prHead)
+	s.m.journal.Observe(time.Since(d.Received).Seconds())
+	if err != nil {
 		s.q.release()
 		if errors.Is(err, ErrDuplicate) {
 			s.duplicate(w, log, d)

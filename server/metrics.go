@@ -13,6 +13,7 @@ type metrics struct {
 	rejections *prometheus.CounterVec   // reason
 	dedupes    prometheus.Counter       // duplicate delivery ids
 	ack        prometheus.Histogram     // time to the answer of a POST /webhook
+	journal    prometheus.Histogram     // time to journal (and fsync) one delivery
 	handling   *prometheus.HistogramVec // event, command
 	reconciled *prometheus.CounterVec   // result
 }
@@ -43,6 +44,10 @@ func newMetrics(q *queue) *metrics {
 			Name: "runway_webhook_ack_seconds", Help: "Time from a webhook request to its answer (journaled and fsynced for a 202).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}),
+		journal: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "runway_webhook_journal_seconds", Help: "Time to journal one delivery, fsync and group commit included.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}),
 		handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "runway_webhook_handling_seconds", Help: "Time a worker spent on a delivery, by event and command.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 3, 10),
@@ -51,7 +56,7 @@ func newMetrics(q *queue) *metrics {
 			Name: "runway_webhook_reconcile_total", Help: "Failed deliveries found by the reconciler, by result (redelivered, known, error).",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.deliveries, m.rejections, m.dedupes, m.ack, m.handling, m.reconciled,
+	m.reg.MustRegister(m.deliveries, m.rejections, m.dedupes, m.ack, m.journal, m.handling, m.reconciled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "runway_webhook_queue_depth", Help: "Deliveries journaled and waiting for a worker.",

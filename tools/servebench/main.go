@@ -44,7 +44,10 @@ type result struct {
 	// runway_webhook_ack_seconds histogram, to the bucket's upper bound):
 	// without the client's own scheduling on the same cores.
 	ServerP99ms float64 `json:"serverP99UpperBoundMs"`
-	Achieved    float64 `json:"achievedPerSecond"`
+	// JournalP99ms is the p99 of the journal write alone (fsync and group
+	// commit), from runway_webhook_journal_seconds, to the bucket's bound.
+	JournalP99ms float64 `json:"journalP99UpperBoundMs"`
+	Achieved     float64 `json:"achievedPerSecond"`
 }
 
 func main() {
@@ -99,13 +102,14 @@ func run(bin, rates string, dur time.Duration, state, out string) error {
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("rate %q is not a positive number", rs)
 		}
-		before := ackBuckets(addr)
+		before, jbefore := buckets(addr, "runway_webhook_ack_seconds"), buckets(addr, "runway_webhook_journal_seconds")
 		r := bench(client, url, secret, rate, dur, cmd.Process.Pid, &seq)
-		r.ServerP99ms = quantileMs(before, ackBuckets(addr), 0.99)
+		r.ServerP99ms = quantileMs(before, buckets(addr, "runway_webhook_ack_seconds"), 0.99)
+		r.JournalP99ms = quantileMs(jbefore, buckets(addr, "runway_webhook_journal_seconds"), 0.99)
 		results = append(results, r)
 		if out != "json" {
-			fmt.Printf("%4d/s for %v: sent %d (%.0f/s), non-202 %d, errors %d, ack p50 %.2f ms, p99 %.2f ms, max %.2f ms (server-side p99 <= %g ms), server RSS peak %.1f MiB\n",
-				r.Rate, dur, r.Sent, r.Achieved, r.Non202, r.Errors, r.P50ms, r.P99ms, r.MaxMs, r.ServerP99ms, r.RSSPeakMB)
+			fmt.Printf("%4d/s for %v: sent %d (%.0f/s), non-202 %d, errors %d, ack p50 %.2f ms, p99 %.2f ms, max %.2f ms (server-side p99 <= %g ms, journal write p99 <= %g ms), server RSS peak %.1f MiB\n",
+				r.Rate, dur, r.Sent, r.Achieved, r.Non202, r.Errors, r.P50ms, r.P99ms, r.MaxMs, r.ServerP99ms, r.JournalP99ms, r.RSSPeakMB)
 		}
 	}
 	if out == "json" {
@@ -204,9 +208,9 @@ func rssMiB(pid int) float64 {
 	return 0
 }
 
-// ackBuckets reads the server's cumulative ack histogram: upper bound in
+// buckets reads one of the server's cumulative histograms: upper bound in
 // seconds -> count.
-func ackBuckets(addr string) map[float64]float64 {
+func buckets(addr, name string) map[float64]float64 {
 	out := map[float64]float64{}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -215,7 +219,7 @@ func ackBuckets(addr string) map[float64]float64 {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, l := range strings.Split(string(b), "\n") {
-		rest, ok := strings.CutPrefix(l, `runway_webhook_ack_seconds_bucket{le="`)
+		rest, ok := strings.CutPrefix(l, name+`_bucket{le="`)
 		if !ok {
 			continue
 		}
