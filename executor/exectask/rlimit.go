@@ -126,3 +126,24 @@ func rlimitExec(args []string, stderr io.Writer) int {
 		uintptr(unsafe.Pointer(argv0)), uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])))
 	return report(trampExec, "starting %q within address space %d bytes and %d CPU seconds: %v", path, as, cpu, errno)
 }
+
+// rlimitHint says which setrlimit fallback limit a signal most likely
+// came from: SIGXCPU is the CPU limit; SIGSEGV or SIGKILL under an
+// address space limit is usually a program that could not map memory.
+func rlimitHint(l *RLimits, err error) string {
+	var ee *exec.ExitError
+	if l == nil || !errors.As(err, &ee) {
+		return ""
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return ""
+	}
+	switch sig := ws.Signal(); {
+	case sig == syscall.SIGXCPU && l.CPUSeconds > 0:
+		return fmt.Sprintf(" (its CPU time limit of %d s: the setrlimit fallback limits CPU seconds, the CPU limit times the timeout)", l.CPUSeconds)
+	case (sig == syscall.SIGSEGV || sig == syscall.SIGKILL) && l.AddressSpace > 0:
+		return fmt.Sprintf(" (likely its memory limit: the setrlimit fallback limits address space to %d bytes, and a program that cannot map memory crashes)", l.AddressSpace)
+	}
+	return ""
+}

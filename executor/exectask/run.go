@@ -235,7 +235,7 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonOOMKilled, ExitCode: exitCode(err), Message: "the command was killed for exceeding its memory limit" + tail.suffix()}
 	case err != nil:
 		code := exitCode(err)
-		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: code, Message: fmt.Sprintf("the command exited with %s%s", describeExit(err), tail.suffix())}
+		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, ExitCode: code, Message: fmt.Sprintf("the command exited with %s%s%s", describeExit(err), rlimitHint(sp.RLimits, err), tail.suffix())}
 	}
 	return nil
 }

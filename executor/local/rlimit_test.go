@@ -62,7 +62,7 @@ func TestRLimitFallbackStopsTasksOverTheLimit(t *testing.T) {
 		exit       int
 	}{
 		{"hog", "MemoryError", 1},
-		{"spinner", "signal CPU time limit exceeded", 152},
+		{"spinner", "signal CPU time limit exceeded (code 152) (its CPU time limit of 1 s", 152},
 	} {
 		t.Run(tc.task, func(t *testing.T) {
 			ex := f.run(ctx, registrar.KindTask, tc.task, nil)
@@ -84,6 +84,9 @@ func TestRLimitFallbackStopsTasksOverTheLimit(t *testing.T) {
 		n := onlyNode(t, ex)
 		if ex.Status != executor.StatusFailed || n.Failure == nil || n.Failure.Kind != executor.UserFailure {
 			t.Fatalf("a program larger than its memory limit ran: status %s, failure %+v", ex.Status, n.Failure)
+		}
+		if !strings.Contains(n.Failure.Message, "likely its memory limit") {
+			t.Errorf("the failure does not point at the memory limit: %s", n.Failure.Message)
 		}
 		t.Logf("stopped: %s", n.Failure.Message)
 	})
