@@ -43,7 +43,9 @@
 //   - Resources used are each attempt's measured peak memory and CPU
 //     time (exec-task's rusage of the command), next to what the task
 //     asked for.
-//   - What the store does not hold is said on the page rather than
-//     guessed: full logs of every attempt (the last failure's message
-//     carries its stderr tail).
+//   - Logs are not in the store: the local executor keeps every attempt's
+//     under $RUNWAY_HOME/logs (executor/local.Logs, what `runway logs`
+//     reads). With Options.LogDir the node page shows each attempt's tail
+//     and serves the whole log as text/plain; without it (a server whose
+//     tasks run on Kubernetes) the page says where the logs are.
 package ui

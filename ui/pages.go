@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/executor/local"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
@@ -159,7 +162,21 @@ type nodeData struct {
 	TaskErr    string
 	// Used is what the last attempt that was measured used.
 	Used *executor.Usage
+	// Logs are the attempts' kept logs (local executor), last attempt first.
+	Logs []nodeLog
 }
+
+// nodeLog is one attempt's kept log, shown up to its last logShown bytes.
+type nodeLog struct {
+	Attempt   int
+	Size      int64
+	Text      string
+	Truncated bool
+	URL       string
+}
+
+// logShown is how much of a log's end a node page shows; the link has all.
+const logShown = 64 << 10
 
 // nodeJSON is a node's JSON twin: the node as `runway get execution -o
 // json` shows it, plus what only this page shows.
@@ -216,6 +233,7 @@ func (h *Handler) nodePage(w http.ResponseWriter, r *http.Request) error {
 			d.Downstream = append(d.Downstream, o.ID)
 		}
 	}
+	d.Logs = h.nodeLogs(ex, id)
 	st, err := registrar.Get(r.Context(), h.store, registrar.ID{Project: n.Task.Project, Domain: ex.Domain, Kind: registrar.KindTask, Name: n.Task.Name, Version: n.Task.Version})
 	if err != nil {
 		d.TaskErr = err.Error()
@@ -231,6 +249,84 @@ func (h *Handler) nodePage(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.render(w, r, http.StatusOK, "node", "Node "+id+" of "+ex.ID, jsonURL(r), d)
 	return nil
+}
+
+// nodeLogs reads the tails of a node's kept attempt logs, newest first.
+// A log that cannot be read is left out: logs are a convenience, and the
+// page must not fail for one.
+func (h *Handler) nodeLogs(ex *executor.Execution, node string) []nodeLog {
+	if h.logDir == "" {
+		return nil
+	}
+	list, err := local.Logs(h.logDir, ex.ID, node)
+	if err != nil {
+		h.log.Warn("ui: listing logs", "execution", ex.ID, "node", node, "err", err)
+		return nil
+	}
+	var out []nodeLog
+	for i := len(list) - 1; i >= 0; i-- {
+		l := list[i]
+		text, truncated, err := readTail(l.Path, logShown)
+		if err != nil {
+			continue
+		}
+		out = append(out, nodeLog{Attempt: l.Attempt, Size: l.Size, Text: text, Truncated: truncated,
+			URL: link(h.prefix, "executions", ex.Project, ex.Domain, ex.ID, "nodes", node, "logs", strconv.Itoa(l.Attempt))})
+	}
+	return out
+}
+
+// readTail returns the last limit bytes of a file.
+func readTail(path string, limit int64) (string, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", false, err
+	}
+	off := max(fi.Size()-limit, 0)
+	b, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
+	return strings.ToValidUTF8(string(b), "\uFFFD"), off > 0, err
+}
+
+// attemptLog serves one attempt's whole kept log as plain text.
+func (h *Handler) attemptLog(w http.ResponseWriter, r *http.Request) error {
+	ex, err := h.loadExecution(r)
+	if err != nil {
+		return err
+	}
+	node := r.PathValue("node")
+	if ex.Node(node) == nil {
+		return notFound("execution %s has no node %q", ex.ID, node)
+	}
+	n, err := strconv.Atoi(r.PathValue("attempt"))
+	if err != nil || n < 1 {
+		return badRequest("attempt %q: want a number from 1", r.PathValue("attempt"))
+	}
+	if h.logDir == "" {
+		return notFound("this view keeps no task logs (the local executor keeps them under $RUNWAY_HOME/logs)")
+	}
+	list, err := local.Logs(h.logDir, ex.ID, node)
+	if err != nil {
+		return err
+	}
+	for _, l := range list {
+		if l.Attempt != n {
+			continue
+		}
+		f, err := os.Open(l.Path)
+		if err != nil {
+			return fmt.Errorf("opening the log of %s %s attempt %d: %w", ex.ID, node, n, err)
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.Copy(w, f)
+		return nil
+	}
+	return notFound("no log kept for execution %s node %s attempt %d (a cache hit runs nothing; old logs are dropped past the size cap)", ex.ID, node, n)
 }
 
 // --- live updates ---

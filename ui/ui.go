@@ -47,6 +47,10 @@ type Options struct {
 	// ListLimit is how many of the newest executions of each project's
 	// domain the list and the version trail read (default 200).
 	ListLimit int
+	// LogDir is where the local executor keeps every attempt's log
+	// ($RUNWAY_HOME/logs; see executor/local). "" shows no logs: a server
+	// whose tasks run on Kubernetes has them in its pods.
+	LogDir string
 }
 
 // Handler serves the read-only web view of a store. It is an
@@ -61,6 +65,7 @@ type Handler struct {
 	now       func() time.Time
 	poll      time.Duration
 	listLimit int
+	logDir    string
 	pages     map[string]*template.Template
 	mux       *http.ServeMux
 }
@@ -71,7 +76,7 @@ func New(s store.Store, o Options) (*Handler, error) {
 		return nil, errors.New("ui: nil store")
 	}
 	h := &Handler{store: s, plat: o.Platform, auth: o.Auth, prefix: o.Prefix, log: o.Logger, now: o.Now,
-		poll: o.PollInterval, listLimit: o.ListLimit}
+		poll: o.PollInterval, listLimit: o.ListLimit, logDir: o.LogDir}
 	if h.prefix == "" {
 		h.prefix = "/ui/"
 	}
@@ -117,6 +122,7 @@ func (h *Handler) routes() {
 	m.Handle("GET "+p+"executions/{project}/{domain}/{id}/events", h.guard(h.executionEvents))
 	m.Handle("GET "+p+"executions/{project}/{domain}/{id}/nodes/{node}", h.guard(h.nodePage))
 	m.Handle("GET "+p+"blobs/{project}/{domain}/{digest}", h.guard(h.blob))
+	m.Handle("GET "+p+"executions/{project}/{domain}/{id}/nodes/{node}/logs/{attempt}", h.guard(h.attemptLog))
 	m.Handle("GET "+p+"entities", h.guard(h.entitiesPage))
 	m.Handle("GET "+p+"entities/{project}/{kind}/{name}", h.guard(h.entityPage))
 	m.Handle("GET "+p+"versions", h.guard(h.versionsPage))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -562,4 +563,58 @@ func (n noWrites) PutManifest(context.Context, string, string, string, []byte) (
 func (n noWrites) DeleteTag(context.Context, string, string) error {
 	n.t.Error("DeleteTag called")
 	return errors.New("read only")
+}
+
+// The local executor's kept logs of every attempt show on the node page
+// (the newest open, each escaped, a long one cut to its end) and download
+// whole as plain text.
+func TestNodeLogs(t *testing.T) {
+	f, _, stg := smallLineage(t)
+	logs := t.TempDir()
+	dir := filepath.Join(logs, stg.ID, "n0007")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	first := "attempt one\n<script>alert('log')</script>\n"
+	second := strings.Repeat("x", logShown) + "\nthe end of attempt two\n"
+	for i, text := range []string{first, second} {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("attempt-%d.log", i+1)), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := f.server(Options{LogDir: logs})
+	node := "/ui/executions/lineage/staging/" + stg.ID + "/nodes/n0007"
+	code, body := get(t, srv, node)
+	if code != 200 {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	for _, want := range []string{`<details class="log" data-attempt="2" open>`, `<details class="log" data-attempt="1">`,
+		"the end of attempt two", "&lt;script&gt;alert(&#39;log&#39;)&lt;/script&gt;", "… the last"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("node page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>alert") {
+		t.Error("a log's markup reached the page")
+	}
+	resp, err := srv.Client().Get(srv.URL + node + "/logs/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != first || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("whole log: %d %q %v", resp.StatusCode, b, resp.Header)
+	}
+	for path, want := range map[string]int{node + "/logs/3": 404, node + "/logs/x": 400, node + "/logs/0": 400,
+		"/ui/executions/lineage/staging/" + stg.ID + "/nodes/nope/logs/1": 404} {
+		if code, _ := get(t, srv, path); code != want {
+			t.Errorf("GET %s: %d, want %d", path, code, want)
+		}
+	}
+	// Without a log directory the page says where logs are.
+	_, body = get(t, f.server(Options{}), node)
+	if !strings.Contains(body, `id="no-logs"`) || !strings.Contains(body, "runway logs "+stg.ID+" n0007") {
+		t.Error("without logs, the node page does not say where they are")
+	}
 }

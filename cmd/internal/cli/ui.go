@@ -112,7 +112,7 @@ func runUI(ctx context.Context, g *Global, o *UIOptions) error {
 	if err != nil {
 		return err
 	}
-	h, err := ui.New(p.Store, ui.Options{Auth: auth, Platform: p.Platform, Logger: g.Log()})
+	h, err := ui.New(p.Store, ui.Options{Auth: auth, Platform: p.Platform, Logger: g.Log(), LogDir: p.LogDir})
 	if err != nil {
 		return err
 	}

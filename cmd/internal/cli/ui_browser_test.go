@@ -113,6 +113,10 @@ func TestUIDemoInBrowser(t *testing.T) {
 	if id := text("#node-id"); id != "fit" {
 		t.Fatalf("clicked into node %q", id)
 	}
+	// Its attempt's log, kept by the local executor.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("details.log[open] pre.log").length`)); err != nil || n != 1 {
+		t.Errorf("the fit node page shows %d open attempt logs (%v), want 1", n, err)
+	}
 	// What the fit task asked for, and what its python process used.
 	if res := text("#resources"); !strings.Contains(res, "memory=256Mi") || !strings.Contains(res, "peak memory") {
 		t.Errorf("resources asked for and used: %q", res)
