@@ -1,6 +1,7 @@
 package exectask
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +78,7 @@ func TestRLimitTrampolineReportsExecFailure(t *testing.T) {
 
 func TestMain(m *testing.M) {
 	if os.Getenv("RUNWAY_TEST_EXEC_TASK") == "1" && len(os.Args) > 1 && os.Args[1] == "exec-task" {
-		os.Exit(Main(nil, os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(Main(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
