@@ -7,13 +7,18 @@
 // Limits, chosen once in New:
 //
 //   - cgroup v2 when the unified hierarchy has the memory and cpu
-//     controllers and runway may enable them below its own cgroup
-//     (memory.max, memory.swap.max 0, cpu.max; OOM from memory.events);
+//     controllers and runway may enable them below its own cgroup or, when
+//     that one holds processes (v2 lets only an empty cgroup delegate), the
+//     nearest ancestor that can (memory.max, memory.swap.max 0,
+//     memory.oom.group 1, cpu.max; OOM from memory.events);
 //   - else cgroup v1 when runway can create cgroups below its own memory and
 //     cpu cgroups (memory.limit_in_bytes, memsw when swap accounting exists,
 //     cpu.cfs_quota_us; OOM from memory.oom_control's oom_kill counter);
-//   - else setrlimit on the command (RLIMIT_AS for memory, RLIMIT_CPU as
-//     limit x timeout CPU-seconds), logged once as weaker.
+//   - else setrlimit (RLIMIT_AS for memory, RLIMIT_CPU as limit x timeout
+//     CPU-seconds), logged once as weaker. exec-task starts the command
+//     through a trampoline that sets the limits and then execs it, so they
+//     hold from its first instruction; a limit that cannot be set fails the
+//     attempt (a system failure naming it).
 //
 // One cgroup per attempt, named after execution, node and attempt, is
 // created only when the attempt has limits, joined by exec-task itself
