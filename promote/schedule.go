@@ -45,7 +45,6 @@ type Scheduler struct {
 	poll     time.Duration
 	projects []string
 	domains  []string
-	parser   cron.Parser
 	locker   lock.Locker
 }
 
@@ -90,14 +89,10 @@ func WithSchedulerLogger(l *slog.Logger) SchedulerOption {
 	}
 }
 
-// scheduleParser reads launch-plan schedules: five-field cron expressions
-// and descriptors (@daily), as registration validates them.
-var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 // NextFires returns the next n times schedule fires after t, in t's
 // location: what the scheduler would run, shown before a schedule changes.
 func NextFires(schedule string, t time.Time, n int) ([]time.Time, error) {
-	sched, err := scheduleParser.Parse(schedule)
+	sched, err := registrar.ParseSchedule(schedule)
 	if err != nil {
 		return nil, fmt.Errorf("parsing schedule %q: %w", schedule, err)
 	}
@@ -117,8 +112,7 @@ func NewScheduler(st store.Store, launch LaunchFunc, opts ...SchedulerOption) (*
 	if st == nil || launch == nil {
 		return nil, errors.New("scheduler: a store and a launch function are required")
 	}
-	s := &Scheduler{store: st, launch: launch, log: slog.New(slog.DiscardHandler), now: time.Now, after: time.After, poll: 30 * time.Second,
-		parser: scheduleParser}
+	s := &Scheduler{store: st, launch: launch, log: slog.New(slog.DiscardHandler), now: time.Now, after: time.After, poll: 30 * time.Second}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -176,7 +170,7 @@ func (s *Scheduler) active(ctx context.Context) ([]activeLP, error) {
 		if spec == "" {
 			continue
 		}
-		sched, err := s.parser.Parse(spec)
+		sched, err := registrar.ParseSchedule(spec)
 		if err != nil {
 			s.log.Warn("launch plan schedule does not parse; skipped", "launchplan", st.ID.String(), "schedule", spec, "err", err)
 			continue

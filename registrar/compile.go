@@ -53,6 +53,10 @@ var cronParser = sync.OnceValue(func() cron.Parser {
 	return cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 })
 
+// ParseSchedule parses a launch plan's schedule as registration validates
+// it; the scheduler and the diff against production use it too.
+func ParseSchedule(s string) (cron.Schedule, error) { return cronParser().Parse(s) }
+
 // compiler collects every error in one pass.
 type compiler struct {
 	s    *spec.Spec
