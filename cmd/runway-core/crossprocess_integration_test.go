@@ -49,7 +49,7 @@ import (
 const (
 	writers     = 8
 	project     = "house-prices"
-	lockTTL     = 3 * time.Second
+	lockTTL     = 10 * time.Second // renewals must get through on a loaded CI machine
 	storePrefix = "xp"
 )
 
