@@ -25,9 +25,9 @@
 //     Every other delivery is answered 202 "ignored" and counted, without
 //     a write.
 //   - Durable before the answer: the delivery is written to a bbolt file
-//     and fsynced before the 202. Concurrent deliveries share one
-//     transaction and one fsync (bbolt's Batch, a 1ms window: group
-//     commit), which keeps the acknowledgement in milliseconds under load.
+//     and fsynced before the 202. Deliveries that arrive while a commit is
+//     on the disk share the next transaction and its fsync (group commit,
+//     Journal), which keeps the acknowledgement in milliseconds under load.
 //   - Deduplication on X-GitHub-Delivery, which GitHub keeps for a
 //     redelivery: a delivery id the journal holds is answered 200
 //     "duplicate" and neither journaled nor handled again. (200, not 4xx:

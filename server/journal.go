@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,18 +42,41 @@ type seenRecord struct {
 var ErrDuplicate = errors.New("duplicate delivery")
 
 // Journal is the durable record of deliveries: a bbolt file whose every
-// write is fsynced before it returns. Concurrent Adds are committed
-// together (bbolt's Batch: one transaction and one fsync for all the
-// deliveries that arrived within a millisecond), which is what keeps the
-// acknowledgement fast under load.
+// write is fsynced before it returns.
+//
+// Writes go through one committer goroutine (group commit): it takes the
+// first write waiting, then every write that arrived meanwhile, and commits
+// them in one transaction, one fsync for all. While a commit is on the
+// disk the next writes gather, so the number of fsyncs adapts to the disk:
+// a write waits for at most the commit in progress and its own, however
+// many arrive. (bbolt's own Batch starts a new batch every millisecond
+// even while the last one waits for the disk, so on a slow disk batches
+// pile up behind the write lock, each with its fsync.)
 type Journal struct {
-	db *bolt.DB
+	db     *bolt.DB
+	ops    chan *journalOp
+	closed chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	// commits counts transactions committed by the committer.
+	commits atomic.Int64
 }
+
+type journalOp struct {
+	fn  func(*bolt.Tx) error
+	res chan error
+}
+
+// maxGroup bounds the writes of one commit.
+const maxGroup = 1000
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("the journal is closed")
 
 // OpenJournal opens (or creates) the journal in dir. A second process
 // opening the same directory waits up to two seconds for the first to let
 // go, then fails: two servers must never share a journal.
-func OpenJournal(dir string, batchDelay time.Duration) (*Journal, error) {
+func OpenJournal(dir string) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the state directory %s: %w", dir, err)
 	}
@@ -65,9 +90,6 @@ func OpenJournal(dir string, batchDelay time.Duration) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the journal %s: %w", path, err)
 	}
-	if batchDelay > 0 {
-		db.MaxBatchDelay = batchDelay
-	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketPending, bucketSeen, bucketHeads} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -80,11 +102,88 @@ func OpenJournal(dir string, batchDelay time.Duration) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising the journal %s: %w", path, err)
 	}
-	return &Journal{db: db}, nil
+	j := &Journal{db: db, ops: make(chan *journalOp), closed: make(chan struct{}), done: make(chan struct{})}
+	go j.committer()
+	return j, nil
 }
 
-// Close closes the file.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close stops the committer (writes waiting get an error) and closes the
+// file.
+func (j *Journal) Close() error {
+	j.once.Do(func() { close(j.closed) })
+	<-j.done
+	return j.db.Close()
+}
+
+// write runs fn in a transaction committed (and fsynced) before write
+// returns, together with the other writes waiting. fn must write nothing
+// when it returns ErrDuplicate, and may run twice (after another write of
+// its group failed).
+func (j *Journal) write(fn func(*bolt.Tx) error) error {
+	op := &journalOp{fn: fn, res: make(chan error, 1)}
+	select {
+	case j.ops <- op:
+	case <-j.closed:
+		return errClosed
+	}
+	return <-op.res
+}
+
+func (j *Journal) committer() {
+	defer close(j.done)
+	for {
+		var group []*journalOp
+		select {
+		case op := <-j.ops:
+			group = append(group, op)
+		case <-j.closed:
+			return
+		}
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case op := <-j.ops:
+				group = append(group, op)
+			default:
+				break gather
+			}
+		}
+		j.commit(group)
+	}
+}
+
+// commit runs a group in one transaction. If a write fails (other than
+// as a duplicate, which writes nothing), the transaction is rolled back
+// and every write of the group runs again alone, so it fails only itself.
+func (j *Journal) commit(group []*journalOp) {
+	errs := make([]error, len(group))
+	j.commits.Add(1)
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		for i, op := range group {
+			if err := op.fn(tx); err != nil {
+				if errors.Is(err, ErrDuplicate) {
+					errs[i] = err
+					continue
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(group) > 1 {
+		for _, op := range group {
+			op.res <- j.db.Update(op.fn)
+		}
+		return
+	}
+	for i, op := range group {
+		if err != nil {
+			op.res <- err
+		} else {
+			op.res <- errs[i]
+		}
+	}
+}
 
 // Path is the journal's file.
 func (j *Journal) Path() string { return j.db.Path() }
@@ -100,7 +199,7 @@ func seqKey(n uint64) []byte {
 // Add records the head it carries (prHead) under d.Key; for a comment on a
 // pull request it sets d.Head from that record, in the same transaction.
 func (j *Journal) Add(d *Delivery, prHead string) error {
-	return j.db.Batch(func(tx *bolt.Tx) error {
+	return j.write(func(tx *bolt.Tx) error {
 		seen := tx.Bucket(bucketSeen)
 		if seen.Get([]byte(d.ID)) != nil {
 			return ErrDuplicate
@@ -136,7 +235,7 @@ func (j *Journal) Add(d *Delivery, prHead string) error {
 // only effect is to be recorded (ping, installation): one write, no work.
 // A delivery id the journal holds gives ErrDuplicate.
 func (j *Journal) Record(d *Delivery) error {
-	return j.db.Batch(func(tx *bolt.Tx) error {
+	return j.write(func(tx *bolt.Tx) error {
 		seen := tx.Bucket(bucketSeen)
 		if seen.Get([]byte(d.ID)) != nil {
 			return ErrDuplicate
@@ -151,7 +250,7 @@ func (j *Journal) Record(d *Delivery) error {
 // bounded number of restarts.
 func (j *Journal) Started(d *Delivery) error {
 	d.Attempts++
-	return j.db.Batch(func(tx *bolt.Tx) error {
+	return j.write(func(tx *bolt.Tx) error {
 		body, err := json.Marshal(d)
 		if err != nil {
 			return err
@@ -162,7 +261,7 @@ func (j *Journal) Started(d *Delivery) error {
 
 // Finish moves d out of the pending bucket: done, or failed with cause.
 func (j *Journal) Finish(d *Delivery, cause error) error {
-	return j.db.Batch(func(tx *bolt.Tx) error {
+	return j.write(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketPending).Delete(seqKey(d.seq)); err != nil {
 			return err
 		}

@@ -29,7 +29,6 @@ type options struct {
 	maxAttempts   int
 	bodyTimeout   time.Duration
 	drainTimeout  time.Duration
-	batchDelay    time.Duration
 	ready         func(context.Context) error
 	locker        lock.Locker
 	reconciler    *Reconciler
@@ -126,11 +125,6 @@ func WithDrainTimeout(d time.Duration) Option {
 	return func(o *options) error { o.drainTimeout = d; return nil }
 }
 
-// WithBatchDelay sets the journal's group-commit window (default 1ms).
-func WithBatchDelay(d time.Duration) Option {
-	return func(o *options) error { o.batchDelay = d; return nil }
-}
-
 // WithReadiness adds a check to /readyz (the store is reachable).
 func WithReadiness(check func(context.Context) error) Option {
 	return func(o *options) error { o.ready = check; return nil }
@@ -178,7 +172,7 @@ func New(opts ...Option) (*Server, error) {
 	o := options{
 		log: slog.New(slog.DiscardHandler), workers: 4, queueSize: 1000, maxAttempts: 3,
 		bodyTimeout: 10 * time.Second, drainTimeout: 25 * time.Second,
-		batchDelay: time.Millisecond, retention: 30 * 24 * time.Hour, readHeaderTTL: 5 * time.Second,
+		retention: 30 * 24 * time.Hour, readHeaderTTL: 5 * time.Second,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -194,7 +188,7 @@ func New(opts ...Option) (*Server, error) {
 	if o.handler == nil {
 		return nil, errors.New("no handler for deliveries")
 	}
-	j, err := OpenJournal(o.stateDir, o.batchDelay)
+	j, err := OpenJournal(o.stateDir)
 	if err != nil {
 		return nil, err
 	}

@@ -374,7 +374,7 @@ func TestRestartReplays(t *testing.T) {
 			t.Errorf("d%d handled %d times after the restart", i, n)
 		}
 	}
-	j, err := OpenJournal(dir, 0)
+	j, err := OpenJournal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +422,7 @@ func TestFailuresAreFinal(t *testing.T) {
 // finishing (it killed the server each time) is marked failed, not run.
 func TestCrashLoopGivesUp(t *testing.T) {
 	dir := t.TempDir()
-	j, err := OpenJournal(dir, 0)
+	j, err := OpenJournal(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
