@@ -1,19 +1,8 @@
 package flow
 
-import (
-	"fmt"
-	"strings"
-)
+import "errors"
 
-// UnknownDomainError is a domain the platform does not have.
-type UnknownDomainError struct {
-	Domain string
-	Known  []string
-}
-
-func (e *UnknownDomainError) Error() string {
-	return fmt.Sprintf("unknown domain %q: the platform has %s", e.Domain, strings.Join(e.Known, ", "))
-}
-
-// Unwrap makes an unknown domain a usage error.
-func (e *UnknownDomainError) Unwrap() error { return ErrUsage }
+// ErrUsage marks a request that cannot work as asked (conflicting options,
+// an override the platform forbids): the CLI's exit code 2. An unknown
+// domain is platform.ErrUnknownDomain, the one answer every command gives.
+var ErrUsage = errors.New("usage")

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -151,13 +150,23 @@ func (p *Project) compilePR(ctx context.Context, req PRRequest) (*PRReport, []*r
 	}
 	rep := &PRReport{}
 	// The version first: a dirty checkout's version names its bundle.
+	// runway.yaml is decoded leniently (spec.ParsePartial): its decode
+	// errors are reported with the semantic ones, all at once.
 	var worktree *spec.Spec
+	var decodeErrs spec.Errors
+	loadWorktree := func() (*spec.Spec, error) {
+		s, derrs, err := spec.LoadPartial(req.Repo)
+		if err != nil {
+			return nil, err
+		}
+		worktree, decodeErrs = s, derrs
+		return s, nil
+	}
 	dirtyDigest := func() (string, error) {
-		s, err := spec.Load(req.Repo)
+		s, err := loadWorktree()
 		if err != nil {
 			return "", err
 		}
-		worktree = s
 		b, err := fastreg.BuildWorktree(ctx, req.Repo, p.bundleOptions(s, limits, req.BundleOptions)...)
 		if err != nil {
 			return "", err
@@ -175,7 +184,7 @@ func (p *Project) compilePR(ctx context.Context, req PRRequest) (*PRReport, []*r
 	}
 	v := rep.Version
 	if v.Dirty && worktree == nil { // an explicit version over a dirty tree
-		if worktree, err = spec.Load(req.Repo); err != nil {
+		if _, err = loadWorktree(); err != nil {
 			return rep, nil, b, err
 		}
 	}
@@ -187,7 +196,14 @@ func (p *Project) compilePR(ctx context.Context, req PRRequest) (*PRReport, []*r
 			base = v.Commit
 		}
 		rep.Plan, err = plan.Plan(ctx, req.Repo, base, v.Commit, plan.WithStore(p.Store), plan.WithLogger(p.Log),
-			plan.WithParser(func(b []byte) (*spec.Spec, error) { return spec.Parse(spec.FileName, b) }))
+			plan.WithParser(func(b []byte) (*spec.Spec, error) {
+				if worktree != nil {
+					return worktree, nil // the dirty checkout's, decoded once
+				}
+				s, derrs, err := spec.ParsePartial(spec.FileName, b)
+				decodeErrs = derrs
+				return s, err
+			}))
 		if err != nil {
 			return rep, nil, b, err
 		}
@@ -198,7 +214,7 @@ func (p *Project) compilePR(ctx context.Context, req PRRequest) (*PRReport, []*r
 	case rep.Plan != nil:
 		rep.Spec = rep.Plan.Spec
 	default: // --version outside git: only the directory exists
-		if rep.Spec, err = spec.Load(req.Repo); err != nil {
+		if rep.Spec, err = loadWorktree(); err != nil {
 			return rep, nil, b, err
 		}
 	}
@@ -206,7 +222,7 @@ func (p *Project) compilePR(ctx context.Context, req PRRequest) (*PRReport, []*r
 
 	// validate: the one compile
 	copts := registrar.CompileOptions{Platform: p.Platform, Domain: req.Domain, Store: p.Store}
-	ents, err := registrar.Compile(ctx, s, registrar.Build{Version: v.Version}, copts)
+	ents, err := registrar.CompilePartial(ctx, s, decodeErrs, registrar.Build{Version: v.Version}, copts)
 	if err != nil || req.ValidateOnly {
 		return rep, ents, b, err
 	}
@@ -330,13 +346,8 @@ func (p *Project) imageRef(repo, digest string) string {
 }
 
 // CheckDomain refuses a domain the platform does not have, naming the ones
-// it has: one answer for every command.
-func (p *Project) CheckDomain(name string) error {
-	if _, ok := p.Platform.Domain(name); !ok {
-		return &UnknownDomainError{Domain: name, Known: p.Platform.DomainNames()}
-	}
-	return nil
-}
+// it has (platform.CheckDomain: one answer for every command).
+func (p *Project) CheckDomain(name string) error { return p.Platform.CheckDomain(name) }
 
 func originURL(dir string) string {
 	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
@@ -355,10 +366,6 @@ func originURL(dir string) string {
 func BundleExcludes(s *spec.Spec) []string {
 	return append(plan.DefaultExcludes(), s.Bundle.Exclude...)
 }
-
-// ErrUsage marks a request that cannot work as asked (conflicting options,
-// an override the platform forbids): the CLI's exit code 2.
-var ErrUsage = errors.New("usage")
 
 // BuildBundle builds the code bundle of a revision alone (`runway
 // bundle`), with the options the pipeline uses: the platform's budget

@@ -23,10 +23,21 @@ func ValidateRepo(ctx context.Context, dir string, opts CompileOptions) (*spec.S
 	if err != nil {
 		return nil, err
 	}
-	verr := Validate(ctx, s, opts)
+	if _, err := CompilePartial(ctx, s, decodeErrs, Build{Version: strings.Repeat("0", 40)}, opts); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// CompilePartial is Compile for a spec that spec.ParsePartial decoded: the
+// decode errors and the semantic ones come back together, in one
+// spec.Errors value, so `runway register` and the Action report every
+// problem at once, as `runway validate` does.
+func CompilePartial(ctx context.Context, s *spec.Spec, decodeErrs spec.Errors, b Build, opts CompileOptions) ([]*Entity, error) {
+	ents, err := Compile(ctx, s, b, opts)
 	var semantic spec.Errors
-	if verr != nil && !errors.As(verr, &semantic) {
-		return s, verr // not about the spec (an unknown domain, the store)
+	if err != nil && !errors.As(err, &semantic) {
+		return nil, err // not about the spec (an unknown domain, the store)
 	}
 	all := append(spec.Errors{}, decodeErrs...)
 	for _, e := range semantic {
@@ -35,9 +46,9 @@ func ValidateRepo(ctx context.Context, dir string, opts CompileOptions) (*spec.S
 		}
 	}
 	if err := all.Err(); err != nil {
-		return s, err
+		return nil, err
 	}
-	return s, nil
+	return ents, nil
 }
 
 // coveredBy reports whether a decode error already speaks for the field of

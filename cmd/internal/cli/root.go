@@ -19,6 +19,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/flow"
+	"github.com/runway-ci/runway/internal/exitcode"
 	"github.com/runway-ci/runway/internal/platform"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/version"
@@ -26,15 +28,16 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-// Exit codes. Scripts may rely on them.
+// Exit codes: the one table in internal/exitcode, which the front binary
+// uses too.
 const (
-	ExitOK       = 0
-	ExitError    = 1 // anything else
-	ExitUsage    = 2 // bad flags or arguments
-	ExitInvalid  = 3 // runway.yaml or inputs failed validation
-	ExitConflict = 4 // an immutable entity exists with other content
-	ExitFailed   = 5 // an execution ran and failed
-	ExitRefused  = 6 // promotion policy refused, or verification found tampering
+	ExitOK       = exitcode.OK
+	ExitError    = exitcode.Error
+	ExitUsage    = exitcode.Usage
+	ExitInvalid  = exitcode.Invalid
+	ExitConflict = exitcode.Conflict
+	ExitFailed   = exitcode.Failed
+	ExitRefused  = exitcode.Refused
 )
 
 // IO holds the streams commands use.
@@ -202,7 +205,7 @@ func exitCode(err error) int {
 	var ue usageError
 	var se spec.Errors
 	switch {
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, flow.ErrUsage), errors.Is(err, platform.ErrUnknownDomain):
 		return ExitUsage
 	case errors.As(err, &se), errors.Is(err, executor.ErrInvalidInput), errors.Is(err, executor.ErrInvalidPlan):
 		return ExitInvalid
