@@ -68,6 +68,6 @@ func (g *Global) detach(cmd *cobra.Command, ex *executor.Execution) (string, err
 	if err := c.Start(); err != nil {
 		return "", fmt.Errorf("starting the detached run of %s: %w", ex.ID, err)
 	}
-	go c.Wait() // reap it if this process lives on (tests); it outlives a CLI that exits
+	go func() { _ = c.Wait() }() // reap it if this process lives on (tests); it outlives a CLI that exits
 	return logPath, nil
 }

@@ -39,7 +39,7 @@ func flockWait(ctx context.Context, path string) (func(), error) {
 		}
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) // closing f releases it anyway
 		f.Close()
 	}, nil
 }
