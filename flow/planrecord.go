@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/runway-ci/runway/internal/plan"
 	"github.com/runway-ci/runway/internal/store"
@@ -35,19 +34,20 @@ type PlanRecord struct {
 	Decision plan.Decision `json:"decision"`
 	Reasons  []plan.Reason `json:"reasons"`
 	// MoreReasons counts the reasons left out after maxPlanReasons.
-	MoreReasons   int       `json:"moreReasons,omitempty"`
-	Changed       int       `json:"changed"` // paths in the three-dot diff
-	Base          string    `json:"base"`
-	Head          string    `json:"head"`
-	MergeBase     string    `json:"mergeBase"`
-	ImageHash     string    `json:"imageHash,omitempty"`
-	Time          time.Time `json:"time"`
-	RunwayVersion string    `json:"runwayVersion,omitempty"`
+	MoreReasons   int    `json:"moreReasons,omitempty"`
+	Changed       int    `json:"changed"` // paths in the three-dot diff
+	Base          string `json:"base"`
+	Head          string `json:"head"`
+	MergeBase     string `json:"mergeBase"`
+	ImageHash     string `json:"imageHash,omitempty"`
+	RunwayVersion string `json:"runwayVersion,omitempty"`
 }
 
-func newPlanRecord(r *plan.Result, version, runwayVersion string, now time.Time) *PlanRecord {
+// newPlanRecord holds no time: the same plan gives the same record bytes,
+// whoever registers (the CLI and the Action leave identical stores).
+func newPlanRecord(r *plan.Result, version, runwayVersion string) *PlanRecord {
 	rec := &PlanRecord{Project: r.Project, Version: version, Decision: r.Decision, Reasons: r.Reasons, Changed: len(r.Changed),
-		Base: r.Base, Head: r.Head, MergeBase: r.MergeBase, ImageHash: r.Image.Hash, Time: now.UTC(), RunwayVersion: runwayVersion}
+		Base: r.Base, Head: r.Head, MergeBase: r.MergeBase, ImageHash: r.Image.Hash, RunwayVersion: runwayVersion}
 	if len(rec.Reasons) > maxPlanReasons {
 		rec.MoreReasons = len(rec.Reasons) - maxPlanReasons
 		rec.Reasons = rec.Reasons[:maxPlanReasons]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -122,7 +121,7 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 		return rep, fmt.Errorf("registering %s@%s into %s: %w", s.Project, v.Version, req.Domain, err)
 	}
 	if rep.Plan != nil && !req.DryRun {
-		if err := writePlanRecord(ctx, p.Store, newPlanRecord(rep.Plan, v.Version, p.RunwayVersion, time.Now())); err != nil {
+		if err := writePlanRecord(ctx, p.Store, newPlanRecord(rep.Plan, v.Version, p.RunwayVersion)); err != nil {
 			p.Log.Warn("the version trail will lack the plan decision", "err", err)
 		}
 	}
