@@ -255,7 +255,7 @@ func readLayer(t *testing.T, l v1.Layer) []tarEntry {
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

@@ -55,7 +55,7 @@ func checkBinary(path, arch string) error {
 	}
 	f, err := elf.Open(path)
 	if err != nil {
-		return fmt.Errorf("reading runway binary %s: not a Linux executable (%v): %w", path, err, ErrBadBinary)
+		return fmt.Errorf("reading runway binary %s: not a Linux executable (%w): %w", path, err, ErrBadBinary)
 	}
 	defer f.Close()
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {

@@ -234,7 +234,7 @@ func jsonPayload(contentType string, body []byte) ([]byte, error) {
 	if mt == "application/x-www-form-urlencoded" {
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, fmt.Errorf("the form-encoded body does not parse: %v", err)
+			return nil, fmt.Errorf("the form-encoded body does not parse: %w", err)
 		}
 		p := vals.Get("payload")
 		if p == "" {
@@ -284,7 +284,7 @@ type envelope struct {
 func classify(id, event string, payload []byte) (d *Delivery, prHead string, relevant bool, err error) {
 	var e envelope
 	if err := json.Unmarshal(payload, &e); err != nil {
-		return nil, "", false, fmt.Errorf("the %s payload does not decode: %v", event, err)
+		return nil, "", false, fmt.Errorf("the %s payload does not decode: %w", event, err)
 	}
 	d = &Delivery{ID: id, Event: event, Action: e.Action, Payload: payload}
 	if e.Repository != nil {

@@ -286,7 +286,7 @@ func (k *kubeletStandIn) run(ctx context.Context, p *corev1.Pod) {
 	delete(k.running, p.UID)
 	k.mu.Unlock()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		code = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			code = 128 + int(ws.Signal())

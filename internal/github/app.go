@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -162,7 +163,7 @@ func (a *App) HookDeliveries(ctx context.Context, since time.Time) ([]HookDelive
 // (POST /app/hook/deliveries/{id}/attempts).
 func (a *App) Redeliver(ctx context.Context, id int64) error {
 	_, resp, err := a.client.REST.Apps.RedeliverHookDelivery(ctx, id)
-	if _, accepted := err.(*gogithub.AcceptedError); accepted {
+	if accepted := (*gogithub.AcceptedError)(nil); errors.As(err, &accepted) {
 		err = nil // 202 is the documented answer
 	}
 	return wrap(fmt.Sprintf("asking github app %d to redeliver delivery %d", a.id, id), resp, err)

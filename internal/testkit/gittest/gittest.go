@@ -4,6 +4,7 @@
 package gittest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -59,7 +60,7 @@ func (g *Repo) GitIn(dir string, args ...string) string {
 	out, err := cmd.Output()
 	if err != nil {
 		msg := ""
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			msg = string(ee.Stderr)
 		}
 		g.T.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, msg)

@@ -135,7 +135,7 @@ http:
 		case werr := <-exited:
 			exited <- werr
 			b, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("docker-registry exited before answering /v2/ (%v); log:\n%s", werr, b)
+			return nil, fmt.Errorf("docker-registry exited before answering /v2/ (%w); log:\n%s", werr, b)
 		case <-ctx.Done():
 			stop()
 			b, _ := os.ReadFile(logPath)

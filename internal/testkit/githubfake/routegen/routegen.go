@@ -289,7 +289,7 @@ func (d *document) route(op Op, o *operation) (Route, error) {
 		if s.Type == "array" {
 			r.ResponseArray = true
 			if s, err = d.schema(s.Items); err != nil || s == nil {
-				return r, fmt.Errorf("array response without items: %v", err)
+				return r, fmt.Errorf("array response without items: %w", err)
 			}
 		}
 		r.ResponseRequired = append([]string{}, s.Required...)
