@@ -35,6 +35,7 @@ type options struct {
 	retention     time.Duration
 	mounts        map[string]http.Handler
 	readHeaderTTL time.Duration
+	requeueAfter  time.Duration
 }
 
 // WithSecret sets the webhook secret. New refuses to build a server
@@ -172,7 +173,7 @@ func New(opts ...Option) (*Server, error) {
 	o := options{
 		log: slog.New(slog.DiscardHandler), workers: 4, queueSize: 1000, maxAttempts: 3,
 		bodyTimeout: 10 * time.Second, drainTimeout: 25 * time.Second,
-		retention: 30 * 24 * time.Hour, readHeaderTTL: 5 * time.Second,
+		retention: 30 * 24 * time.Hour, readHeaderTTL: 5 * time.Second, requeueAfter: time.Second,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/runway-ci/runway/internal/lock"
 )
 
 var testSecret = []byte("It's a Secret to Everybody")
@@ -473,5 +475,65 @@ func TestHealthAndReadiness(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with the store down: %d", resp.StatusCode)
+	}
+}
+
+// flakyLocker hands out locks whose context ends (as lost) shortly after
+// the first acquisition: the lock a replica loses while working.
+type flakyLocker struct {
+	mu    sync.Mutex
+	n     int
+	locks lock.Process
+}
+
+type flakyHeld struct {
+	lock.Held
+	ctx context.Context
+}
+
+func (h flakyHeld) Context() context.Context { return h.ctx }
+
+func (f *flakyLocker) Acquire(ctx context.Context, key string) (lock.Held, error) {
+	h, err := f.locks.Acquire(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.n++
+	first := f.n == 1
+	f.mu.Unlock()
+	if !first {
+		return h, nil
+	}
+	lctx, cancel := context.WithCancelCause(h.Context())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(lock.ErrLost) })
+	return flakyHeld{Held: h, ctx: lctx}, nil
+}
+
+func (f *flakyLocker) String() string { return "flaky test locks" }
+
+// TestLostLockRequeues: work whose lane lock is lost stops, and the
+// delivery runs again (not only after a restart).
+func TestLostLockRequeues(t *testing.T) {
+	var calls atomic.Int32
+	r := start(t, t.TempDir(), HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		calls.Add(1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+			return nil
+		}
+	}), WithLocker(&flakyLocker{}), func(o *options) error { o.requeueAfter = 10 * time.Millisecond; return nil })
+	r.send(t, post{event: "pull_request", id: "lost", body: prPayload("o/r", 1, "opened", "a")})
+	deadline := time.Now().Add(5 * time.Second)
+	for st, _, _ := r.s.j.Seen("lost"); st != stateDone; st, _, _ = r.s.j.Seen("lost") {
+		if time.Now().After(deadline) {
+			t.Fatalf("state %q after the lost lock, want done", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("%d runs, want 2 (stopped when the lock was lost, then again)", calls.Load())
 	}
 }

@@ -23,10 +23,12 @@ func (s *Server) worker(ctx context.Context) {
 // because the server is stopping (or lost the lane's lock).
 func (s *Server) work(ctx context.Context, d *Delivery) {
 	log := s.log.With("delivery", d.ID, "event", d.Event, "action", d.Action, "repo", d.Repo)
+	outer := ctx // the server's: ends when it stops
 	if s.o.locker != nil && d.Key != "" {
 		held, err := s.o.locker.Acquire(ctx, d.Key)
 		if err != nil {
-			log.Warn("could not take the lane's lock; the delivery stays in the journal", "key", d.Key, "err", err)
+			log.Warn("could not take the lane's lock", "key", d.Key, "err", err)
+			s.requeue(outer, log, d)
 			return
 		}
 		defer func() {
@@ -46,7 +48,8 @@ func (s *Server) work(ctx context.Context, d *Delivery) {
 		return
 	}
 	if err := s.j.Started(d); err != nil {
-		log.Error("journaling the start of a delivery; it stays in the journal", "err", err)
+		log.Error("journaling the start of a delivery", "err", err)
+		s.requeue(outer, log, d)
 		return
 	}
 	start := time.Now()
@@ -57,8 +60,11 @@ func (s *Server) work(ctx context.Context, d *Delivery) {
 		log.Info("delivery handled", "attempt", d.Attempts, "took", time.Since(start).Round(time.Millisecond))
 		s.finish(log, d, nil)
 		s.m.deliveries.WithLabelValues(d.Event, outcomeHandled).Inc()
-	case ctx.Err() != nil:
+	case outer.Err() != nil:
 		log.Warn("stopping: the delivery stays in the journal for the next start", "err", err)
+	case ctx.Err() != nil:
+		log.Warn("the lane's lock was lost while working; the work stopped and runs again", "err", err, "cause", context.Cause(ctx))
+		s.requeue(outer, log, d)
 	default:
 		// Not retried here: the GitHub and registry clients under the
 		// handler already retry what is worth retrying, with backoff, and
@@ -68,6 +74,18 @@ func (s *Server) work(ctx context.Context, d *Delivery) {
 		s.finish(log, d, err)
 		s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
 	}
+}
+
+// requeue puts d back at the end of its lane after a pause, unless the
+// server is stopping (then it stays in the journal for the next start).
+func (s *Server) requeue(ctx context.Context, log interface{ Info(string, ...any) }, d *Delivery) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(s.o.requeueAfter):
+	}
+	log.Info("delivery queued again", "after", s.o.requeueAfter)
+	s.q.push(d, false)
 }
 
 // handle calls the handler, turning a panic into an error: one bad
