@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -35,7 +36,7 @@ Exit code 3 means the spec is invalid.`,
 			s, err := registrar.ValidateRepo(cmd.Context(), g.Repo, registrar.CompileOptions{Platform: plat, Domain: g.Domain, Store: st})
 			if g.JSON() {
 				out := map[string]any{"valid": err == nil, "errors": []any{}}
-				if es, ok := err.(spec.Errors); ok {
+				if es := (spec.Errors)(nil); errors.As(err, &es) {
 					list := []map[string]any{}
 					for _, e := range es {
 						list = append(list, map[string]any{"file": e.File, "line": e.Line, "entity": e.Entity, "field": e.Field, "message": e.Msg})
