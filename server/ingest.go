@@ -43,6 +43,9 @@ type answer struct {
 	Status   string `json:"status"`
 	Delivery string `json:"delivery,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Position is how many deliveries of the same pull request (or
+	// branch) are ahead of this one.
+	Position int    `json:"position,omitempty"`
 	Message  string `json:"message"`
 }
 
@@ -164,8 +167,19 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.q.push(d, true)
 	s.m.deliveries.WithLabelValues(event, outcomeAccepted).Inc()
-	log.Info("webhook accepted", "action", d.Action, "repo", d.Repo, "key", d.Key)
-	s.reply(w, http.StatusAccepted, answer{Status: "accepted", Delivery: id, Message: "journaled; " + describe(d)})
+	ahead, running := 0, false
+	if d.Key != "" {
+		ahead, running = s.q.position(d.Key, d.ID)
+	}
+	log.Info("webhook accepted", "action", d.Action, "repo", d.Repo, "key", d.Key, "ahead", ahead)
+	msg := "journaled; " + describe(d)
+	if ahead > 0 {
+		msg += fmt.Sprintf("; queued behind %d in %s", ahead, d.Key)
+		if running {
+			msg += " (one of them running)"
+		}
+	}
+	s.reply(w, http.StatusAccepted, answer{Status: "accepted", Delivery: id, Position: ahead, Message: msg})
 }
 
 func (s *Server) duplicate(w http.ResponseWriter, log *slog.Logger, d *Delivery) {

@@ -258,18 +258,22 @@ func TestQueueFullAnswers503(t *testing.T) {
 	block := make(chan struct{})
 	r := start(t, t.TempDir(), HandlerFunc(func(ctx context.Context, d *Delivery) error { <-block; return nil }), WithQueueSize(2), WithWorkers(1))
 	for i := 0; i < 2; i++ {
-		if code, _, _ := r.send(t, post{event: "pull_request", id: fmt.Sprint("q", i), body: prPayload("o/r", i, "opened", "a")}); code != 202 {
-			t.Fatalf("delivery %d: %d", i, code)
+		code, a, _ := r.send(t, post{event: "pull_request", id: fmt.Sprint("q", i), body: prPayload("o/r", 5, "synchronize", "a")})
+		if code != 202 || a.Position != i {
+			t.Fatalf("delivery %d: %d %+v, want position %d", i, code, a, i)
+		}
+		if i == 1 && !strings.Contains(a.Message, "queued behind 1 in pr/o/r/5") {
+			t.Fatalf("the answer does not say where it is queued: %q", a.Message)
 		}
 	}
 	code, a, h := r.send(t, post{event: "pull_request", id: "q2", body: prPayload("o/r", 9, "opened", "a")})
+	defer close(block)
 	if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || a.Reason != reasonQueueFull {
 		t.Fatalf("full queue: %d %+v Retry-After=%q", code, a, h.Get("Retry-After"))
 	}
 	if _, ok, _ := r.s.j.Seen("q2"); ok {
 		t.Fatal("the refused delivery was journaled")
 	}
-	close(block)
 }
 
 // TestOrderPerPullRequest: one pull request's deliveries run one at a time
