@@ -18,9 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/runway-ci/runway/fastreg"
-
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/fastreg"
 	"github.com/runway-ci/runway/internal/archive"
 	"github.com/runway-ci/runway/internal/store"
 )
