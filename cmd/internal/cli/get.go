@@ -3,14 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"time"
-
 	"fmt"
-	"github.com/runway-ci/runway/executor"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/registrar"
 )
 
