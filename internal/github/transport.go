@@ -81,7 +81,7 @@ func (p *policy) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, nil
 	}
 	if err != nil {
-		return true, nil // connection error, no response
+		return true, nil //nolint:nilerr // a connection error is retried: true, and no error, is that answer
 	}
 	switch resp.StatusCode {
 	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:

@@ -134,7 +134,7 @@ func (s *Store) resolve(repo, ref string) (v1.Descriptor, error) {
 	}
 	var desc v1.Descriptor
 	err = s.view(func(ix *index) error {
-		i := -1
+		var i int
 		if tag != "" {
 			i = ix.find(repo, tag)
 		} else {
