@@ -6,8 +6,6 @@ import (
 	"github.com/runway-ci/runway/action"
 )
 
-func init() { commands = append(commands, newAction) }
-
 func newAction(g *Global) *cobra.Command {
 	return &cobra.Command{
 		Use:   "action",

@@ -10,8 +10,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newActivate, newDeactivate) }
-
 // launchPlanArg accepts "NAME" or "launchplan/NAME".
 func launchPlanArg(arg string) (string, error) {
 	if strings.Contains(arg, "/") {

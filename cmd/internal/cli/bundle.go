@@ -9,8 +9,6 @@ import (
 	"github.com/runway-ci/runway/flow"
 )
 
-func init() { commands = append(commands, newBundle) }
-
 func newBundle(g *Global) *cobra.Command {
 	var out, rev, maxSize string
 	var push bool

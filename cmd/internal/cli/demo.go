@@ -14,8 +14,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newDemo) }
-
 // DemoOptions are the flags of `runway demo`.
 type DemoOptions struct {
 	Dir  string

@@ -9,8 +9,6 @@ import (
 	"github.com/runway-ci/runway/flow"
 )
 
-func init() { commands = append(commands, newGC) }
-
 // GCOptions are `runway gc`'s.
 type GCOptions struct {
 	DryRun bool

@@ -13,8 +13,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newGet, newList) }
-
 func storedJSON(st *registrar.Stored) map[string]any {
 	var spec any
 	raw, _ := st.Entity.Canonical()

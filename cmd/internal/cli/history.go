@@ -10,8 +10,6 @@ import (
 	"github.com/runway-ci/runway/promote"
 )
 
-func init() { commands = append(commands, newHistory) }
-
 // ErrVerifyFailed is returned by `runway history --verify` when an entity
 // does not match what was registered or promoted.
 var ErrVerifyFailed = errors.New("verification found problems")

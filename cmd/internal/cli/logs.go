@@ -12,8 +12,6 @@ import (
 	"github.com/runway-ci/runway/executor/local"
 )
 
-func init() { commands = append(commands, newLogs) }
-
 func newLogs(g *Global) *cobra.Command {
 	var attempt int
 	cmd := &cobra.Command{

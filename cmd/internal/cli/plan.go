@@ -8,8 +8,6 @@ import (
 	"github.com/runway-ci/runway/internal/spec"
 )
 
-func init() { commands = append(commands, newPlan) }
-
 func newPlan(g *Global) *cobra.Command {
 	var base, head string
 	against := &PlanAgainstOptions{Evidence: &PromoteOptions{}}

@@ -10,8 +10,6 @@ import (
 	"github.com/runway-ci/runway/promote"
 )
 
-func init() { commands = append(commands, newPlatformCmd) }
-
 func newPlatformCmd(g *Global) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "platform",

@@ -11,8 +11,6 @@ import (
 	"github.com/runway-ci/runway/promote"
 )
 
-func init() { commands = append(commands, newPromote) }
-
 // PromoteOptions are the flags of `runway promote`.
 type PromoteOptions struct {
 	From, To, Version string

@@ -10,8 +10,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newRegister) }
-
 // RegisterOptions are the flags of `runway register`.
 type RegisterOptions struct {
 	Version string

@@ -160,15 +160,25 @@ Start with:
 	root.SetOut(g.IO.Out)
 	root.SetErr(g.IO.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	for _, add := range commands {
+	for _, add := range commands() {
 		root.AddCommand(add(g))
 	}
 	addCompletions(g, root) // completion.go: names and execution IDs from the store
 	return root
 }
 
-// commands is filled by each command's file.
-var commands []func(*Global) *cobra.Command
+// commands lists every command, in the pipeline's order: a new command is
+// added here, where a reader finds them all (each lives in its own file).
+func commands() []func(*Global) *cobra.Command {
+	return []func(*Global) *cobra.Command{
+		newDemo, newValidate, newPlan, newBundle, newRegister, // plan -> package -> register
+		newRun, newRecover, newLogs, newGet, newList, // run, and what it left
+		newPromote, newActivate, newDeactivate, newHistory, newScheduler, newGC, // promote and keep
+		newPlatformCmd,             // the platform team's config
+		newAction, newServe, newUI, // the other entry points
+		newVersion, newExecTask, // runway itself, and the executors' wrapper
+	}
+}
 
 // Main runs runway with args and returns the exit code.
 func Main(args []string, streams IO) int {

@@ -16,8 +16,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newRun, newRecover, newExecTask) }
-
 // RunOptions are the flags of `runway run`.
 type RunOptions struct {
 	Executor       ExecutorOptions

@@ -13,8 +13,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newScheduler) }
-
 // SchedulerOptions are the flags of `runway scheduler`.
 type SchedulerOptions struct {
 	Poll time.Duration

@@ -21,8 +21,6 @@ import (
 	"github.com/runway-ci/runway/ui"
 )
 
-func init() { commands = append(commands, newServe) }
-
 // The environment variables serve reads secrets from (never flags: a flag
 // shows in ps and in a pod's spec).
 const (

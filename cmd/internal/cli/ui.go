@@ -15,8 +15,6 @@ import (
 	"github.com/runway-ci/runway/ui"
 )
 
-func init() { commands = append(commands, newUI) }
-
 // DefaultUIAddr is where `runway ui` listens unless --addr says otherwise.
 const DefaultUIAddr = "127.0.0.1:7070"
 

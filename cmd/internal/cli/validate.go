@@ -10,8 +10,6 @@ import (
 	"github.com/runway-ci/runway/registrar"
 )
 
-func init() { commands = append(commands, newValidate) }
-
 func newValidate(g *Global) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",

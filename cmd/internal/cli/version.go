@@ -8,8 +8,6 @@ import (
 	"github.com/runway-ci/runway/internal/version"
 )
 
-func init() { commands = append(commands, newVersion) }
-
 func newVersion(g *Global) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
