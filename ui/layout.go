@@ -15,8 +15,9 @@ import (
 // Within a layer nodes start in declaration order and are then reordered
 // by the barycenter of their neighbours in the adjacent layer, sweeping
 // right and left a few times, which removes most edge crossings of the
-// DAGs pipelines have. The cost is linear in nodes plus edges per sweep,
-// so a 1,000-node workflow lays out in well under a millisecond.
+// DAGs pipelines have. The cost is linear in nodes plus edges per sweep
+// (plus a sort per layer): BenchmarkLayout1000 lays out a 1,000-node
+// workflow in about 10 ms on this project's loaded 2-core machines.
 
 // Layout sizes, in SVG user units (pixels at 100%).
 const (
