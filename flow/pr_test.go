@@ -104,7 +104,7 @@ func TestPRScenario(t *testing.T) {
 
 	// Idempotent: the same head again uploads 0 bytes and writes nothing.
 	before := reg.UploadedBytes()
-	rep, pr = register(first, first)
+	rep, _ = register(first, first)
 	if d := reg.UploadedBytes() - before; d != 0 {
 		t.Errorf("re-registering uploaded %d bytes", d)
 	}

@@ -240,7 +240,7 @@ func collectEntries(root string) ([]entry, error) {
 			entries = append(entries, entry{name: name, typ: tar.TypeSymlink, mode: 0o777, linkname: target})
 		case m.IsRegular():
 			if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-				inodes[name] = inode{uint64(st.Dev), uint64(st.Ino)}
+				inodes[name] = inode{uint64(st.Dev), uint64(st.Ino)} //nolint:unconvert // Dev and Ino are narrower on darwin
 			}
 			entries = append(entries, entry{
 				name: name, typ: tar.TypeReg, mode: fileMode(m), size: info.Size(),

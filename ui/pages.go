@@ -669,7 +669,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, h.prefix+"login?failed=1", http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: hex.EncodeToString(b.session()), Path: h.prefix,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: hex.EncodeToString(b.session()), Path: h.prefix, //nolint:gosec // G124: Secure is set below whenever the request came over TLS
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"})
 	http.Redirect(w, r, h.prefix, http.StatusSeeOther)
 }

@@ -477,13 +477,6 @@ func (k *kubeletStandIn) shutdown() {
 	}
 }
 
-// runningPods counts the pods whose command runs now.
-func (k *kubeletStandIn) runningPods() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.running)
-}
-
 // memoryCgroup is a cgroup v1 memory cgroup for one container.
 type memoryCgroup struct{ dir string }
 

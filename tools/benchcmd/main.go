@@ -92,7 +92,7 @@ func run() error {
 		}
 		rep.Identify = time.Since(start).Seconds()
 		if id.Digest.String() != rep.Bundle.Digest {
-			return fmt.Errorf("Identify gave %s, Build %s", id.Digest, rep.Bundle.Digest)
+			return fmt.Errorf("fastreg.Identify gave %s, fastreg.Build %s", id.Digest, rep.Bundle.Digest)
 		}
 	}
 	enc := json.NewEncoder(os.Stdout)

@@ -123,19 +123,19 @@ func FastPlan(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if !f.parse(args) {
 		return 0, false
 	}
-	spec_ := f.store
-	if spec_ == "" && f.platform != "" {
+	storeSpec := f.store
+	if storeSpec == "" && f.platform != "" {
 		plat, err := platform.Load(f.platform)
 		if err != nil {
 			return fail(stderr, err, f.output), true
 		}
-		spec_ = plat.Store
+		storeSpec = plat.Store
 	}
-	dir, isFile := strings.CutPrefix(spec_, "file://")
-	if spec_ != "" && !isFile {
+	dir, isFile := strings.CutPrefix(storeSpec, "file://")
+	if storeSpec != "" && !isFile {
 		return 0, false // a registry: runway-core has the remote store
 	}
-	if spec_ == "" {
+	if storeSpec == "" {
 		d, err := store.DefaultDir(getenv)
 		if err != nil {
 			return fail(stderr, err, f.output), true
@@ -148,7 +148,7 @@ func FastPlan(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if _, err := os.Stat(dir); err == nil {
 		st, err := layout.New(dir)
 		if err != nil {
-			return fail(stderr, fmt.Errorf("opening store %q: %w", spec_, err), f.output), true
+			return fail(stderr, fmt.Errorf("opening store %q: %w", storeSpec, err), f.output), true
 		}
 		opts = append(opts, plan.WithStore(st))
 	}
