@@ -88,12 +88,28 @@
 // not survive a retry (each attempt is a new pod); keeping it would need a
 // volume per node and execution (a PVC), which this runner does not make.
 //
-// Known gap: exec-task writes its result file with a rename from a
-// temporary file; on a real node /dev/termination-log is a bind-mounted
-// file, which a rename cannot replace (EBUSY). exec-task must write the
-// result in place for results to reach the runner on a real cluster. The
-// kubelet stand-in of the integration tests runs exec-task on the host
-// and cannot reproduce the bind mount.
+// exec-task writes its result in place: on a real node
+// /dev/termination-log is a bind-mounted file, which a rename from a
+// temporary file cannot replace (EBUSY). The real-node tier shows results
+// arriving that way.
+//
+// Test tiers (build tag integration):
+//
+//   - executor/kubernetes/nodetest runs on a real node (kubenode: kubelet,
+//     containerd, runc; the sample's image built by the packager on a
+//     Python base): the sample's nightly end to end and its cache hits, the
+//     outputs against a local run, the image under podman, the kubelet's
+//     OOMKilled through `runway get execution`, a task timeout, a quota
+//     refusal, an image the registry lacks, an eviction, a pod deleted
+//     while it runs, an activated CronJob firing, and the 100-pod
+//     benchmark.
+//   - The tests of this package still use the kubelet stand-in
+//     (kubelet_standin_integration_test.go), which runs pods' exec-task on
+//     the host: restricted admission by server-side dry run, RBAC through
+//     impersonation, restart adoption, cancellation, the retry after an
+//     eviction, registry credentials, and again the failures above. Their
+//     gates are host files a container cannot see; moving them to the real
+//     node (an HTTP gate on loopback) is left to do.
 //
 // ErrQuota is defined here because executor has no such sentinel; the
 // reasons this runner adds (QuotaExceeded, Evicted, ImagePullFailed, ...)

@@ -14,8 +14,9 @@
 // "localhost" (the apiserver dials it by that name for logs); containerd
 // with restrict_oom_score_adj, the overlayfs snapshotter, a certs.d entry
 // that reaches the test's registry over plain HTTP, network namespaces
-// under its own state dir and a loopback-only CNI network (enough for node
-// Ready; pods that must reach loopback services use hostNetwork).
+// under its own state dir and a CNI bridge with addresses from TEST-NET-1
+// and no route out (pods that must reach loopback services, such as the
+// registry, use hostNetwork).
 //
 // One node per machine at a time: Start takes a host-wide lock (bounded
 // wait), because the kubelet changes host-wide things. Everything it
@@ -23,7 +24,7 @@
 // if a previous run was killed before its cleanup: the sysctls
 // vm.overcommit_memory, kernel.panic and kernel.panic_on_oops (saved to a
 // file before the kubelet starts), the containers and shims still running,
-// the kubepods cgroups in every hierarchy, mounts under the node's
+// the kubepods cgroups in every hierarchy, the CNI bridge, mounts under the node's
 // directories, /var/log/pods and /var/log/containers, CNI's cache and
 // /run/containerd when they were not there before.
 //
@@ -66,12 +67,13 @@ const NodeName = "localhost"
 // Fixed places, so that a run killed before its cleanup is cleaned up by
 // the next one.
 const (
-	rootDir  = "/var/lib/runway-kubenode"      // kubelet and containerd roots
-	stateDir = "/run/runway-kubenode"          // containerd state, socket, netns
-	hostFile = "/var/lib/runway-kubenode.json" // what to put back
-	lockFile = "/run/runway-kubenode.lock"
-	cniName  = "runway-loopback"
-	cniDir   = "/usr/lib/cni"
+	rootDir   = "/var/lib/runway-kubenode"      // kubelet and containerd roots
+	stateDir  = "/run/runway-kubenode"          // containerd state, socket, netns
+	hostFile  = "/var/lib/runway-kubenode.json" // what to put back
+	lockFile  = "/run/runway-kubenode.lock"
+	cniName   = "runway-node"
+	cniBridge = "runway0"
+	cniDir    = "/usr/lib/cni"
 	// LockWait bounds the wait for another run's node to finish.
 	lockWait = 15 * time.Minute
 )
@@ -378,7 +380,13 @@ func (n *Node) writeContainerdConfig(registry, runc string) error {
 	if err := os.WriteFile(filepath.Join(n.Dir, "certs.d", registry, "hosts.toml"), []byte(hosts), 0o644); err != nil {
 		return err
 	}
-	cni := `{"cniVersion": "1.0.0", "name": "` + cniName + `", "plugins": [{"type": "loopback"}]}` + "\n"
+	// A bridge with no gateway, no masquerading and addresses from
+	// TEST-NET-1 (RFC 5737, not a private range): pods that are not on
+	// the host network get an interface, as containerd requires, and no
+	// route anywhere. Nothing is sent to those addresses.
+	cni := `{"cniVersion": "1.0.0", "name": "` + cniName + `", "plugins": [{"type": "bridge", "bridge": "` + cniBridge + `",
+  "isGateway": false, "ipMasq": false,
+  "ipam": {"type": "host-local", "ranges": [[{"subnet": "192.0.2.0/24"}]], "dataDir": "` + filepath.Join(stateDir, "cni-ipam") + `"}}]}` + "\n"
 	if err := os.WriteFile(filepath.Join(n.Dir, "cni", "10-"+cniName+".conflist"), []byte(cni), 0o644); err != nil {
 		return err
 	}
@@ -533,6 +541,11 @@ func sweep(s *hostState) error {
 	for _, d := range []string{rootDir, stateDir} {
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if _, err := net.InterfaceByName(cniBridge); err == nil {
+		if out, err := exec.Command("ip", "link", "delete", cniBridge).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("deleting the CNI bridge %s: %v: %s", cniBridge, err, out))
 		}
 	}
 	if err := removeKubepods(); err != nil {

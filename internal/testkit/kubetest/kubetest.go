@@ -82,7 +82,11 @@ func WithControllers(list string) Option {
 // kubelet uses: CronJobs, finished-Job clean-up and pod garbage collection.
 // The node-lifecycle controller stays off: it would mark a node that stops
 // heartbeating (the kubelet stand-in never does) NotReady and evict its pods.
-const NodeControllers = Controllers + ",cronjob-controller,ttl-after-finished-controller,podgc-controller"
+//
+// root-ca-certificate-publisher-controller writes the kube-root-ca.crt
+// ConfigMap that every pod mounting a service account token needs (a
+// CronJob's pod does).
+const NodeControllers = Controllers + ",cronjob-controller,ttl-after-finished-controller,pod-garbage-collector-controller,root-ca-certificate-publisher-controller"
 
 // Start starts the control plane under dir (created) and waits until the
 // apiserver is ready. On error everything already started is stopped.
@@ -174,6 +178,9 @@ func Start(ctx context.Context, dir string, opts ...Option) (_ *ControlPlane, er
 	if err := cp.start(ctx, "kube-controller-manager", kcm,
 		"--kubeconfig", cp.Kubeconfig,
 		"--controllers", o.controllers,
+		// The apiserver's self-signed serving certificate: the CA pods
+		// trust (root-ca-certificate-publisher-controller publishes it).
+		"--root-ca-file", filepath.Join(dir, "apiserver-certs", "apiserver.crt"),
 		"--leader-elect=false",
 		"--bind-address", "127.0.0.1", "--secure-port", kcmPort,
 		"--kube-api-qps", "100", "--kube-api-burst", "200",
