@@ -148,7 +148,7 @@ func (q *queue) position(key, id string) (ahead int, held bool) {
 // waitIdle blocks until nothing runs or ctx ends.
 func (q *queue) waitIdle(ctx context.Context) bool {
 	stop := context.AfterFunc(ctx, func() {
-		q.mu.Lock() // so the wake-up cannot fall between the check and Wait
+		q.mu.Lock()   // so the wake-up cannot fall between the check and Wait
 		q.mu.Unlock() //nolint:staticcheck // SA2001: the empty section is the point (see above)
 		q.cond.Broadcast()
 	})
