@@ -43,6 +43,9 @@ func BenchmarkIntegrationRealNodeHundredTasks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// A hundred 64Mi limits exceed the test domain's quota; the node's
+	// capacity is what this measures.
+	pc.Domains[0].Quota = nil
 	r, err := kexec.New(e.admin, e.reg.Host+"/runway", kexec.WithPlatform(pc),
 		kexec.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -67,7 +70,8 @@ func BenchmarkIntegrationRealNodeHundredTasks(b *testing.B) {
 	if _, err := r.Run(ctx, attempt(executor.NewID(time.Now()), 999)); err != nil {
 		b.Fatalf("first pod (image pull): %v\n%s", err, e.node.Diagnostics())
 	}
-	b.ReportMetric(time.Since(pullStart).Seconds(), "s/first-pod-with-pull")
+	firstPod := time.Since(pullStart)
+	b.Logf("first pod, image pulled: %s", firstPod.Round(time.Millisecond))
 
 	b.ResetTimer()
 	var ids []string
@@ -97,6 +101,7 @@ func BenchmarkIntegrationRealNodeHundredTasks(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tasks/s")
+	b.ReportMetric(firstPod.Seconds(), "s/first-pod-with-pull")
 
 	// Where the time went, per pod, from the kubelet's own timestamps.
 	var sched, start, run, report []time.Duration
