@@ -21,6 +21,7 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/fastreg"
 	"github.com/runway-ci/runway/internal/archive"
+	"github.com/runway-ci/runway/internal/procgroup"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -174,7 +175,7 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 	}
 	cmd.Dir, cmd.Env = dir, env
 	cmd.Stdout, cmd.Stderr = stdout, io.MultiWriter(stderr, tail)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procgroup.Attr()
 	oomBefore := readOOM(sp.OOMCounter)
 	var trampErrs *os.File
 	if sp.RLimits != nil && cmd.Err == nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/executor/exectask"
+	"github.com/runway-ci/runway/internal/procgroup"
 )
 
 // LimitMode selects how the runner enforces memory and CPU limits.
@@ -250,7 +251,7 @@ func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), r.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procgroup.Attr()
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = r.grace
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,12 @@
+// Package procgroup starts task processes in their own process group (so a
+// timeout or a cancel kills the whole group) and, where the OS can, ties
+// their life to runway's: exec-task and the local executor both use it.
+package procgroup
+
+import "syscall"
+
+// Attr puts the process in its own process group and has Linux kill it if
+// runway itself dies.
+func Attr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
