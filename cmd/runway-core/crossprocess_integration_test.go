@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -207,7 +208,7 @@ func (x *xp) parallel(argss [][]string) []proc {
 			code := 0
 			if err != nil {
 				code = -1
-				if ee, ok := err.(*exec.ExitError); ok {
+				if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 					code = ee.ExitCode()
 				}
 			}

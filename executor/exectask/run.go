@@ -190,7 +190,7 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 	}
 	if err != nil {
 		if trampErrs != nil {
-			trampErrs.Close()
+			_ = trampErrs.Close()
 		}
 		return &executor.TaskError{Kind: executor.UserFailure, Reason: executor.ReasonExitCode, Message: fmt.Sprintf("starting %q: %v", argv[0], err), ExitCode: 127}
 	}
@@ -214,7 +214,7 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-waited
 		if trampErrs != nil {
-			trampErrs.Close()
+			_ = trampErrs.Close()
 		}
 		return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonAborted, Message: "stopped: " + context.Cause(ctx).Error()}
 	}

@@ -228,7 +228,7 @@ func TestKeysAreDistinct(t *testing.T) {
 func TestLostOr(t *testing.T) {
 	base := errors.New("putting manifest: context canceled")
 	ctx, cancel := context.WithCancelCause(context.Background())
-	if got := lock.LostOr(ctx, base); got != base {
+	if got := lock.LostOr(ctx, base); got != base { //nolint:errorlint // identity: a live lock returns the error itself
 		t.Fatalf("a live lock changed the error: %v", got)
 	}
 	cancel(lock.ErrLost)
