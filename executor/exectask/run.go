@@ -212,7 +212,7 @@ func runCommand(ctx context.Context, sp *Spec, argv, env []string, dir string, s
 		err = <-waited
 	case <-ctx.Done():
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-waited
+		<-waited //nolint:errcheck // killed because the run was cancelled: how it exited is not the result
 		if trampErrs != nil {
 			_ = trampErrs.Close()
 		}

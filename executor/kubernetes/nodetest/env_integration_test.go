@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -130,7 +131,7 @@ func (e *env) cli(tb testing.TB, dir string, args ...string) cliResult {
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	err := cmd.Run()
 	r := cliResult{out: out.String(), err: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	} else if err != nil {
 		tb.Fatalf("runway %s: %v", strings.Join(args, " "), err)

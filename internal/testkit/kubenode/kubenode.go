@@ -545,7 +545,7 @@ func sweep(s *hostState) error {
 	}
 	if _, err := net.InterfaceByName(cniBridge); err == nil {
 		if out, err := exec.Command("ip", "link", "delete", cniBridge).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("deleting the CNI bridge %s: %v: %s", cniBridge, err, out))
+			errs = append(errs, fmt.Errorf("deleting the CNI bridge %s: %w: %s", cniBridge, err, out))
 		}
 	}
 	if err := removeKubepods(); err != nil {
