@@ -101,13 +101,13 @@
 //     outputs against a local run, the image under podman, the kubelet's
 //     OOMKilled through `runway get execution`, a task timeout, a quota
 //     refusal, an image the registry lacks, an eviction, a pod deleted
-//     while it runs, an activated CronJob firing, and the 100-pod
-//     benchmark.
+//     while it runs, a cancelled attempt leaving nothing behind, an
+//     activated CronJob firing, and the 100-pod benchmark.
 //   - The tests of this package still use the kubelet stand-in
 //     (kubelet_standin_integration_test.go), which runs pods' exec-task on
 //     the host: restricted admission by server-side dry run, RBAC through
-//     impersonation, restart adoption, cancellation, the retry after an
-//     eviction, registry credentials, and again the failures above. Their
+//     impersonation, restart adoption, the retry after an eviction,
+//     registry credentials, and again the failures and cancellation above. Their
 //     gates are host files a container cannot see; moving them to the real
 //     node (an HTTP gate on loopback) is left to do.
 //

@@ -110,3 +110,56 @@ func faultsOnNode(t *testing.T, e *env, image, plat string) {
 		})
 	}
 }
+
+// cancelOnNode cancels an attempt while its container runs: the runner
+// deletes the Job, the garbage collector the pod, and the kubelet stops
+// the container, so nothing of the attempt is left on the node.
+func cancelOnNode(t *testing.T, e *env, image, plat string) {
+	ctx := context.Background()
+	pc, err := platform.Load(plat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := kexec.New(e.admin, e.reg.Host+"/runway", kexec.WithPlatform(pc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ns, _ := r.Namespace("faults", "development")
+	a := executor.Attempt{
+		ExecutionID: executor.NewID(time.Now()), NodeID: "cancel", Number: 1, Project: "faults", Domain: "development",
+		TaskRef: registrar.Ref{Project: "faults", Name: "cancel", Version: strings.Repeat("c", 40)},
+		Task:    registrar.Task{Image: image, Command: []string{"python3", "-c", "import time; time.sleep(300)"}},
+		Inputs:  executor.Values{}, Outputs: executor.Interface{},
+		Limits:   executor.Limits{MilliCPU: 100, MemoryBytes: 64 << 20},
+		DataRepo: "faults/development/execution",
+	}
+	sel := metav1.ListOptions{LabelSelector: kubenames.LabelExecution + "=" + kubenames.LabelValue(a.ExecutionID)}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { _, err := r.Run(rctx, a); done <- err }()
+	running := false
+	for deadline := time.Now().Add(2 * time.Minute); !running && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		l, _ := e.admin.CoreV1().Pods(ns).List(ctx, sel)
+		running = len(l.Items) == 1 && l.Items[0].Status.Phase == corev1.PodRunning
+	}
+	if !running {
+		cancel()
+		<-done
+		t.Fatal("the attempt's pod did not run within 2m")
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("a cancelled attempt succeeded")
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		jobs, _ := e.admin.BatchV1().Jobs(ns).List(ctx, sel)
+		pods, _ := e.admin.CoreV1().Pods(ns).List(ctx, sel)
+		if len(jobs.Items) == 0 && len(pods.Items) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("90s after cancelling: %d Jobs and %d pods left", len(jobs.Items), len(pods.Items))
+		}
+	}
+}

@@ -223,6 +223,10 @@ func TestIntegrationRealNode(t *testing.T) {
 		faultsOnNode(t, e, image, plat)
 	})
 
+	t.Run("CancelLeavesNothingOnNode", func(t *testing.T) {
+		cancelOnNode(t, e, image, plat)
+	})
+
 	t.Run("CronJobFiresOnNode", func(t *testing.T) {
 		// Activation does not create a managed namespace (the executor
 		// does, on its first Job): a node run went before in this test,
