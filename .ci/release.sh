@@ -73,21 +73,26 @@ snapshot() {
           return 1
         fi
       fi
-      # The bare binary the Action downloads is the same file.
-      cmp -s "$p" "dist/${id}_${t}" || { echo "release.sh: dist/${id}_${t} differs from $p" >&2; return 1; }
+      # The bare binary is the release asset ${id}_${t} (what the Action
+      # downloads); checksums.txt must name it with this file's sha256.
+      local want
+      want="$(sha256sum "$p")"
+      grep -qx "${want%% *}  ${id}_${t}" dist/checksums.txt || { echo "release.sh: dist/checksums.txt has no line '${want%% *}  ${id}_${t}' for $p" >&2; return 1; }
     done
   done
-  (cd dist && sha256sum --check --quiet checksums.txt) || { echo "release.sh: dist/checksums.txt does not verify" >&2; return 1; }
-  local head json
+  # And the tarballs verify.
+  (cd dist && sha256sum --check --quiet --ignore-missing checksums.txt) || { echo "release.sh: dist/checksums.txt does not verify" >&2; return 1; }
+  local head json core
   head="$(git rev-parse HEAD)"
-  json="$(dist/runway-core_linux_amd64 version -o json)"
+  core="$(built runway-core linux_amd64)"
+  json="$("$core" version -o json)"
   case "$json" in
     *"\"version\": \"v0.0.0-snapshot."*"\"commit\": \"$head\""*) ;;
     *) echo "release.sh: the snapshot's runway version -o json does not name a v0.0.0-snapshot.* version at $head:" >&2; echo "$json" >&2; return 1 ;;
   esac
   local took=$(( $(date +%s) - start ))
-  echo "release.sh: snapshot OK in ${took}s: $n static binaries with checksums; runway-core says: $(dist/runway-core_linux_amd64 version)" >&2
-  file dist/runway*_linux_* | sed 's/^/release.sh:   /' >&2
+  echo "release.sh: snapshot OK in ${took}s: $n binaries (the linux ones static) with checksums; runway-core says: $("$core" version)" >&2
+  file dist/runway*_linux_*/* | sed 's/^/release.sh:   /' >&2
   if [ -n "$key" ]; then mkdir -p "$stampdir" && echo "$(date -u +%FT%TZ), ${took}s" > "$stampdir/$key"; fi
 }
 
