@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -19,7 +20,14 @@ import (
 var (
 	bucketPending = []byte("pending") // seq (8 bytes, big endian) -> Delivery JSON
 	bucketSeen    = []byte("seen")    // delivery id -> seenRecord JSON
-	bucketHeads   = []byte("heads")   // "owner/repo#N" -> the PR head last seen
+	// bucketBodies: sha256 of event name and signed body -> delivery id.
+	// GitHub's signature covers the body, not the X-GitHub-Delivery
+	// header, so a captured request resent under a fresh delivery id
+	// verifies; its body gives it away. GitHub's own redeliveries keep
+	// the delivery id, and two real events never share a body (each
+	// carries its own ids, SHAs and times).
+	bucketBodies = []byte("bodies")
+	bucketHeads  = []byte("heads") // "owner/repo#N" -> the PR head last seen
 )
 
 // Delivery states in the seen bucket.
@@ -91,7 +99,7 @@ func OpenJournal(dir string) (*Journal, error) {
 		return nil, fmt.Errorf("opening the journal %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPending, bucketSeen, bucketHeads} {
+		for _, b := range [][]byte{bucketPending, bucketSeen, bucketHeads, bucketBodies} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -204,6 +212,9 @@ func (j *Journal) Add(d *Delivery, prHead string) error {
 		if seen.Get([]byte(d.ID)) != nil {
 			return ErrDuplicate
 		}
+		if err := claimBody(tx, d); err != nil {
+			return err
+		}
 		heads := tx.Bucket(bucketHeads)
 		switch {
 		case prHead != "" && d.Key != "":
@@ -239,6 +250,9 @@ func (j *Journal) Record(d *Delivery) error {
 		seen := tx.Bucket(bucketSeen)
 		if seen.Get([]byte(d.ID)) != nil {
 			return ErrDuplicate
+		}
+		if err := claimBody(tx, d); err != nil {
+			return err
 		}
 		rec, _ := json.Marshal(seenRecord{State: stateDone, Event: d.Event, Received: d.Received, Finished: d.Received})
 		return seen.Put([]byte(d.ID), rec)
@@ -346,4 +360,20 @@ func (j *Journal) Prune(cutoff time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// claimBody records d's body under its delivery id. ErrDuplicate means
+// another delivery id already brought the same body (a replay under a fresh
+// id); the transaction then writes nothing.
+func claimBody(tx *bolt.Tx, d *Delivery) error {
+	h := sha256.New()
+	h.Write([]byte(d.Event))
+	h.Write([]byte{0})
+	h.Write(d.Payload)
+	key := h.Sum(nil)
+	bodies := tx.Bucket(bucketBodies)
+	if bodies.Get(key) != nil {
+		return ErrDuplicate
+	}
+	return bodies.Put(key, []byte(d.ID))
 }

@@ -26,7 +26,7 @@ func TestJournalGroupCommit(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d := &Delivery{ID: fmt.Sprint("g", i), Event: "pull_request", Key: fmt.Sprint("pr/o/r/", i%7), Received: time.Now(), Payload: []byte(`{}`)}
+				d := &Delivery{ID: fmt.Sprint("g", i), Event: "pull_request", Key: fmt.Sprint("pr/o/r/", i%7), Received: time.Now(), Payload: fmt.Appendf(nil, `{"n":%d}`, i)}
 				switch err := j.Add(d, ""); {
 				case err == nil:
 					oks.Add(1)

@@ -206,11 +206,18 @@ func TestRefusals(t *testing.T) {
 	if code != http.StatusOK || a.Status != "duplicate" || !strings.Contains(a.Message, "received before") {
 		t.Fatalf("replayed delivery: %d %+v", code, a)
 	}
+	// Replayed under a fresh delivery id: GitHub signs the body, not the
+	// X-GitHub-Delivery header, so the signature verifies; the body gives
+	// the replay away.
+	code, a, _ = r.send(t, post{event: "pull_request", id: "r2-forged-id", body: body})
+	if code != http.StatusOK || a.Status != "duplicate" {
+		t.Fatalf("the same signed body under a new delivery id: %d %+v", code, a)
+	}
 	if c := counts(t, r.s.j); c[statePending]+c[stateDone] != 1 {
 		t.Fatalf("journal %v, want the one delivery", c)
 	}
 	metrics := get(t, r.url+"/metrics")
-	for _, want := range []string{`runway_webhook_rejections_total{reason="sha1_only"} 1`, `runway_webhook_dedupes_total 1`, `runway_webhook_rejections_total{reason="slow_body"} 1`} {
+	for _, want := range []string{`runway_webhook_rejections_total{reason="sha1_only"} 1`, `runway_webhook_dedupes_total 2`, `runway_webhook_rejections_total{reason="slow_body"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
@@ -258,7 +265,7 @@ func TestQueueFullAnswers503(t *testing.T) {
 	block := make(chan struct{})
 	r := start(t, t.TempDir(), HandlerFunc(func(ctx context.Context, d *Delivery) error { <-block; return nil }), WithQueueSize(2), WithWorkers(1))
 	for i := 0; i < 2; i++ {
-		code, a, _ := r.send(t, post{event: "pull_request", id: fmt.Sprint("q", i), body: prPayload("o/r", 5, "synchronize", "a")})
+		code, a, _ := r.send(t, post{event: "pull_request", id: fmt.Sprint("q", i), body: prPayload("o/r", 5, "synchronize", fmt.Sprint("a", i))})
 		if code != 202 || a.Position != i {
 			t.Fatalf("delivery %d: %d %+v, want position %d", i, code, a, i)
 		}

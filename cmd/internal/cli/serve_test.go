@@ -676,8 +676,15 @@ func TestServeAsGitHubApp(t *testing.T) {
 	gitOut(t, src, "clone", "-q", "--mirror", old, ".")
 	w.host.Push(serveRepo, src, "refs/heads/master:refs/heads/master", "refs/pull/2/head:refs/pull/2/head")
 	p := w.startEnv([]string{EnvGitHubToken + "="}, "--github-app-id", "4242", "--github-app-key-file", keyFile, "--reconcile-interval", "0")
-	for i := 0; i < 2; i++ {
-		if code, body := p.post(t, w.secret, "pull_request", fmt.Sprint("app-", i), w.adapt("pull_request", prExample)); code != http.StatusAccepted {
+	for i, action := range []string{"opened", "reopened"} {
+		// Two deliveries, so the second uses the cached installation token;
+		// the same body twice would be a replay, refused as a duplicate.
+		ex := map[string]any{}
+		for k, v := range prExample {
+			ex[k] = v
+		}
+		ex["action"] = action
+		if code, body := p.post(t, w.secret, "pull_request", fmt.Sprint("app-", i), w.adapt("pull_request", ex)); code != http.StatusAccepted {
 			t.Fatalf("%d %s", code, body)
 		}
 	}
