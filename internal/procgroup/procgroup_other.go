@@ -3,6 +3,9 @@
 // Package procgroup starts task processes in their own process group (so a
 // timeout or a cancel kills the whole group) and, where the OS can, ties
 // their life to runway's: exec-task and the local executor both use it.
+//
+// Layer: an internal package (see README.md). It imports the standard
+// library only.
 package procgroup
 
 import "syscall"
