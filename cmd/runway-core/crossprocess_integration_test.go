@@ -87,7 +87,8 @@ func TestCrossProcessKubernetesLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leases, err := client.CoordinationV1().Leases("default").List(ctx, metav1.ListOptions{})
+	// A context of its own: the one above only bounded the start.
+	leases, err := client.CoordinationV1().Leases("default").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
