@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,6 +281,39 @@ func pinnedAction(t *testing.T, sum string) string {
 	return dir
 }
 
+// pinnedSource is a copy of runway's source (the files git tracks, 3 MB)
+// with the pinned action.yml in pinnedDir in place of its own: a release
+// commit as the Action sees it. A copy, not links: go:embed and act's
+// lstat of action.yml do not follow them.
+func pinnedSource(t *testing.T, pinnedDir string) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range strings.Split(strings.TrimRight(runGit(t, root, "ls-files"), "\n"), "\n") {
+		src := filepath.Join(root, f)
+		if f == "action.yml" {
+			src = filepath.Join(pinnedDir, "action.yml")
+		}
+		b, err := os.ReadFile(src)
+		if os.IsNotExist(err) {
+			continue // deleted in the working tree
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // serveRelease serves body as this host's runway-core of
 // actReleaseVersion, laid out as GitHub's release downloads are
 // (BASE/TAG/ASSET), from a loopback HTTP server.
@@ -358,6 +392,30 @@ func TestActTaggedRelease(t *testing.T) {
 		t.Logf("install step %s; whole Action step (install + registering the sample) %s", install, whole)
 		if install >= 5*time.Second {
 			t.Errorf("installing runway took %s, want under 5s", install)
+		}
+		checkRegistered(t, w, r, head)
+	})
+
+	t.Run("download fails: built from source", func(t *testing.T) {
+		// The release server is down: the step retries with backoff, then
+		// builds runway from the action's source (the pinned commit's).
+		var hits atomic.Int32
+		down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		}))
+		t.Cleanup(down.Close)
+		w, base, head := actPR(t)
+		r := runAct(t, w, base, head, pinnedSource(t, pinnedAction(t, pinned)),
+			map[string]string{"RUNWAY_RELEASE_URL": down.URL}, nil)
+		if r.err != nil {
+			t.Fatalf("act pull_request: %v\n%s", r.err, r.out)
+		}
+		if n := hits.Load(); n != 5 {
+			t.Errorf("the release server saw %d requests, want 5 (one try and 4 retries)", n)
+		}
+		if !bytes.Contains(r.out, []byte("building it from the action's source")) || !bytes.Contains(r.out, []byte("built from the action's source")) {
+			t.Errorf("the Action did not fall back to a source build:\n%s", r.out)
 		}
 		checkRegistered(t, w, r, head)
 	})
