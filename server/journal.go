@@ -216,6 +216,9 @@ func (j *Journal) Add(d *Delivery, prHead string) error {
 			return err
 		}
 		heads := tx.Bucket(bucketHeads)
+		if err := markClosed(heads, d); err != nil {
+			return err
+		}
 		switch {
 		case prHead != "" && d.Key != "":
 			if err := heads.Put([]byte(d.Key), []byte(prHead)); err != nil {
@@ -376,4 +379,35 @@ func claimBody(tx *bolt.Tx, d *Delivery) error {
 		return ErrDuplicate
 	}
 	return bodies.Put(key, []byte(d.ID))
+}
+
+// closedSuffix marks, in the heads bucket, a pull request that was closed:
+// "<key>\x00closed". Commands queued for it are dropped, not run.
+const closedSuffix = "\x00closed"
+
+// markClosed records a pull_request closed (and forgets it on reopened),
+// in the transaction that journals the event: a command still queued
+// behind it in the lane sees the PR closed when a worker reaches it.
+func markClosed(heads *bolt.Bucket, d *Delivery) error {
+	if d.Event != "pull_request" || d.Key == "" {
+		return nil
+	}
+	switch d.Action {
+	case "closed":
+		return heads.Put([]byte(d.Key+closedSuffix), []byte(d.Received.UTC().Format(time.RFC3339)))
+	case "reopened":
+		return heads.Delete([]byte(d.Key + closedSuffix))
+	}
+	return nil
+}
+
+// Closed reports whether the pull request of lane key was closed (and not
+// reopened) by a journaled event.
+func (j *Journal) Closed(key string) bool {
+	closed := false
+	_ = j.db.View(func(tx *bolt.Tx) error {
+		closed = tx.Bucket(bucketHeads).Get([]byte(key+closedSuffix)) != nil
+		return nil
+	})
+	return closed
 }

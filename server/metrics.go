@@ -26,6 +26,7 @@ const (
 	outcomeDuplicate = "duplicate" // the id was journaled before
 	outcomeHandled   = "handled"   // the work finished
 	outcomeFailed    = "failed"    // the work failed and will not be retried
+	outcomeDropped   = "dropped"   // a command whose pull request closed before it ran
 )
 
 func newMetrics(q *queue) *metrics {

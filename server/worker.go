@@ -47,6 +47,14 @@ func (s *Server) work(ctx context.Context, d *Delivery) {
 		s.m.deliveries.WithLabelValues(d.Event, outcomeFailed).Inc()
 		return
 	}
+	if d.Event == "issue_comment" && d.Key != "" && s.j.Closed(d.Key) {
+		// Closing the pull request ends its work: a command queued before
+		// the close would act on a PR nobody is looking at any more.
+		log.Info("the pull request was closed before this command ran; the command is dropped", "key", d.Key)
+		s.finish(log, d, nil)
+		s.m.deliveries.WithLabelValues(d.Event, outcomeDropped).Inc()
+		return
+	}
 	if err := s.j.Started(d); err != nil {
 		log.Error("journaling the start of a delivery", "err", err)
 		s.requeue(outer, log, d)

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestClosedDropsQueuedCommands: closing a pull request ends its work. A
+// command queued in the PR's lane behind running work is dropped when a
+// worker reaches it after the close, never handled; the closed event itself
+// is handled (prbot cleans up after it); reopening brings commands back.
+func TestClosedDropsQueuedCommands(t *testing.T) {
+	block := make(chan struct{})
+	handled := make(chan *Delivery, 8)
+	r := start(t, t.TempDir(), HandlerFunc(func(ctx context.Context, d *Delivery) error {
+		if d.ID == "sync" {
+			<-block
+		}
+		handled <- d
+		return nil
+	}), WithWorkers(1))
+	for _, p := range []post{
+		{event: "pull_request", id: "sync", body: prPayload("o/r", 5, "synchronize", "h1")},
+		{event: "issue_comment", id: "cmd", body: commentPayload("o/r", 5, "/runway register")},
+		{event: "pull_request", id: "close", body: prPayload("o/r", 5, "closed", "h1")},
+	} {
+		if code, a, _ := r.send(t, p); code != 202 || a.Status != "accepted" {
+			t.Fatalf("%s: %d %+v", p.id, code, a)
+		}
+	}
+	close(block)
+	var got []string
+	for len(got) < 2 {
+		select {
+		case d := <-handled:
+			got = append(got, d.ID)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("handled %v, want sync and close", got)
+		}
+	}
+	if strings.Join(got, ",") != "sync,close" {
+		t.Fatalf("handled %v, want sync then close (the command dropped)", got)
+	}
+	if state, ok, _ := r.s.j.Seen("cmd"); !ok || state != stateDone {
+		t.Fatalf("the dropped command is %q in the journal, want done (not replayed)", state)
+	}
+	if m := get(t, r.url+"/metrics"); !strings.Contains(m, `runway_webhook_deliveries_total{event="issue_comment",outcome="dropped"} 1`) {
+		t.Error("the dropped command is not counted")
+	}
+	// Reopened: commands run again.
+	for _, p := range []post{
+		{event: "pull_request", id: "reopen", body: prPayload("o/r", 5, "reopened", "h1")},
+		{event: "issue_comment", id: "cmd2", body: commentPayload("o/r", 5, "/runway plan")},
+	} {
+		if code, a, _ := r.send(t, p); code != 202 || a.Status != "accepted" {
+			t.Fatalf("%s: %d %+v", p.id, code, a)
+		}
+	}
+	for _, want := range []string{"reopen", "cmd2"} {
+		select {
+		case d := <-handled:
+			if d.ID != want {
+				t.Fatalf("handled %s, want %s", d.ID, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s was not handled after the PR reopened", want)
+		}
+	}
+}
