@@ -66,6 +66,9 @@ type Event struct {
 	// when the delivery arrived. A command made against one head never
 	// acts on another; "" pins to the PR's head when the event is handled.
 	Head string
+	// Queued says the event waited in the server's queue and ShowQueued
+	// put a line about it in the sticky comment, to be cleared now.
+	Queued bool
 }
 
 // Bot handles GitHub events with runway's one pipeline (flow): the PR

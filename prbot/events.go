@@ -142,6 +142,7 @@ func (r *run) issueComment(ctx context.Context, ev *gogithub.IssueCommentEvent) 
 		return nil
 	}
 	number, user, id := ev.GetIssue().GetNumber(), c.GetUser().GetLogin(), c.GetID()
+	r.clearQueued(ctx, number)
 	line := firstLine(c.GetBody())
 	r.react(ctx, id, "eyes")
 	reply := func(body, reaction string) error {

@@ -44,7 +44,18 @@ func (b *Bot) Handle(ctx context.Context, d *Delivery) error {
 	}
 	bot := &prbot.Bot{Project: b.Project, GitHub: gh, Workspace: ws, Domain: b.Domain,
 		Log: log.With("delivery", d.ID, "event", d.Event, "repo", d.Repo)}
-	return bot.Handle(ctx, prbot.Event{Name: d.Event, Delivery: d.ID, Payload: d.Payload, Head: d.Head})
+	return bot.Handle(ctx, prbot.Event{Name: d.Event, Delivery: d.ID, Payload: d.Payload, Head: d.Head, Queued: d.Queued})
+}
+
+// Queued implements QueueReporter: the PR's sticky comment says which
+// command waits and what holds the lane.
+func (b *Bot) Queued(ctx context.Context, d *Delivery, ahead int, holder string) error {
+	gh, err := b.GitHub(d.Installation)
+	if err != nil {
+		return err
+	}
+	bot := &prbot.Bot{Project: b.Project, GitHub: gh, Log: b.Log}
+	return bot.ShowQueued(ctx, prbot.Event{Name: d.Event, Delivery: d.ID, Payload: d.Payload}, ahead, holder)
 }
 
 // workspace is one delivery's prbot.Workspace: it holds every checkout it

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,66 @@ func TestClosedDropsQueuedCommands(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s was not handled after the PR reopened", want)
 		}
+	}
+}
+
+// queueRecorder is a Handler that also records what QueueReporter is told.
+type queueRecorder struct {
+	block   chan struct{}
+	handled chan *Delivery
+	queued  chan string
+}
+
+func (q *queueRecorder) Handle(ctx context.Context, d *Delivery) error {
+	if d.ID == "sync" {
+		<-q.block
+	}
+	q.handled <- d
+	return nil
+}
+
+func (q *queueRecorder) Queued(ctx context.Context, d *Delivery, ahead int, holder string) error {
+	q.queued <- fmt.Sprintf("%s ahead=%d holder=%s", d.ID, ahead, holder)
+	return nil
+}
+
+// TestQueuedCommandIsShown: a command that waits behind its pull request's
+// running work is reported (for the sticky comment) with its place and what
+// holds the lane, and reaches the handler marked Queued so the line is
+// cleared; a command with nothing ahead is not reported.
+func TestQueuedCommandIsShown(t *testing.T) {
+	q := &queueRecorder{block: make(chan struct{}), handled: make(chan *Delivery, 8), queued: make(chan string, 8)}
+	r := start(t, t.TempDir(), q, WithWorkers(1))
+	if code, _, _ := r.send(t, post{event: "pull_request", id: "sync", body: prPayload("o/r", 5, "synchronize", "h1")}); code != 202 {
+		t.Fatal(code)
+	}
+	if code, a, _ := r.send(t, post{event: "issue_comment", id: "cmd", body: commentPayload("o/r", 5, "/runway register")}); code != 202 || a.Position != 1 {
+		t.Fatalf("%d %+v", code, a)
+	}
+	select {
+	case got := <-q.queued:
+		if !strings.HasPrefix(got, "cmd ahead=1 holder=delivery sync (pull_request.synchronize") {
+			t.Fatalf("reported %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting command was not reported")
+	}
+	close(q.block)
+	for _, want := range []string{"sync", "cmd"} {
+		d := <-q.handled
+		if d.ID != want || d.Queued != (want == "cmd") {
+			t.Fatalf("handled %s (queued %v), want %s", d.ID, d.Queued, want)
+		}
+	}
+	if code, _, _ := r.send(t, post{event: "issue_comment", id: "idle", body: commentPayload("o/r", 5, "/runway plan")}); code != 202 {
+		t.Fatal(code)
+	}
+	if d := <-q.handled; d.ID != "idle" || d.Queued {
+		t.Fatalf("handled %s queued %v: nothing was ahead of it", d.ID, d.Queued)
+	}
+	select {
+	case got := <-q.queued:
+		t.Fatalf("a command with nothing ahead was reported: %q", got)
+	default:
 	}
 }

@@ -32,6 +32,11 @@ type Delivery struct {
 	// Installation is the GitHub App installation that sent it (0 without
 	// an App).
 	Installation int64 `json:"installation,omitempty"`
+	// Queued: the command waited behind other work of its pull request and
+	// the sticky comment says so (QueueReporter), until it starts. Not
+	// journaled: after a restart the line stays until the comment is
+	// rendered again.
+	Queued bool `json:"-"`
 	// Received is when the server journaled it.
 	Received time.Time `json:"received"`
 	// Attempts counts how often a worker started it, this one included.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -165,11 +166,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, log, http.StatusInternalServerError, reasonJournal, "the delivery could not be journaled; deliver again")
 		return
 	}
-	s.q.push(d, true)
+	ahead, holder := s.q.push(d, true)
+	running := holder != nil
 	s.m.deliveries.WithLabelValues(event, outcomeAccepted).Inc()
-	ahead, running := 0, false
-	if d.Key != "" {
-		ahead, running = s.q.position(d.Key, d.ID)
+	if d.Queued {
+		s.showQueued(d, ahead, holder)
 	}
 	log.Info("webhook accepted", "action", d.Action, "repo", d.Repo, "key", d.Key, "ahead", ahead)
 	msg := "journaled; " + describe(d)
@@ -358,4 +359,36 @@ func describe(d *Delivery) string {
 		s += " on " + d.Repo
 	}
 	return s
+}
+
+// QueueReporter is implemented by a Handler that can tell a pull request
+// a command of it waits (Bot: a line in the sticky comment).
+type QueueReporter interface {
+	Queued(ctx context.Context, d *Delivery, ahead int, holder string) error
+}
+
+// showQueued tells the pull request, off the acknowledgement's path, that
+// d waits behind ahead deliveries and what holds its lane.
+func (s *Server) showQueued(d *Delivery, ahead int, holder *Delivery) {
+	qr, ok := s.o.handler.(QueueReporter)
+	if !ok {
+		return
+	}
+	what := ""
+	if holder != nil {
+		what = "delivery " + holder.ID + " (" + describe(holder)
+		if holder.Command != "" {
+			what += ", /runway " + holder.Command
+		}
+		what += ")"
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := qr.Queued(ctx, d, ahead, what); err != nil {
+			s.log.Warn("telling the pull request its command waits", "delivery", d.ID, "err", err)
+		}
+	}()
 }

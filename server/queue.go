@@ -53,8 +53,11 @@ func (q *queue) release() {
 }
 
 // push queues d, whose slot was reserved (or, on replay, is taken here
-// regardless of capacity: a journaled delivery is never dropped).
-func (q *queue) push(d *Delivery, reserved bool) {
+// regardless of capacity: a journaled delivery is never dropped). It
+// returns how many deliveries of d's lane are before it and, when a worker
+// is on the lane, the one it works on; a comment command that has to wait
+// is marked Queued here, under the lock the worker takes it with.
+func (q *queue) push(d *Delivery, reserved bool) (ahead int, holder *Delivery) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !reserved {
@@ -70,6 +73,12 @@ func (q *queue) push(d *Delivery, reserved bool) {
 		q.ready = append(q.ready, key)
 	}
 	q.cond.Signal()
+	ahead = len(q.lanes[key]) - 1
+	if q.busy[key] {
+		holder = q.lanes[key][0]
+	}
+	d.Queued = d.Event == "issue_comment" && ahead > 0
+	return ahead, holder
 }
 
 // take waits for a delivery whose lane is free. It returns false once the
@@ -130,19 +139,6 @@ func (q *queue) stats() (depth, running int, oldest time.Duration) {
 		}
 	}
 	return depth - q.running, q.running, oldest
-}
-
-// position reports how many deliveries wait before d's in its lane, and
-// whether one of its lane is being worked on (for the PR's sticky comment).
-func (q *queue) position(key, id string) (ahead int, held bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for i, d := range q.lanes[key] {
-		if d.ID == id {
-			return i, q.busy[key]
-		}
-	}
-	return -1, q.busy[key]
 }
 
 // waitIdle blocks until nothing runs or ctx ends.
