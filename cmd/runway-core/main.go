@@ -7,6 +7,11 @@ package main
 import (
 	"os"
 
+	// Mozilla's CA roots, used only where the system has none: the
+	// dependency images and the server's image are scratch-based, and
+	// runway in them still has to verify registries and api.github.com.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/runway-ci/runway/cmd/internal/cli"
 )
 
