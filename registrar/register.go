@@ -139,6 +139,16 @@ func (r *Registrar) Register(ctx context.Context, domain string, ents []*Entity)
 	for i, e := range ents {
 		results[i] = Result{ID: e.ID(domain), Status: StatusSkipped}
 	}
+	if len(ents) > 0 && !r.DryRun {
+		// One writer at a time per version: its content wins every entity
+		// or, if another's is there, every entity conflicts.
+		held, err := r.locker().Acquire(ctx, lock.VersionKey(ents[0].Project, domain, ents[0].Version))
+		if err != nil {
+			return results, &RegisterError{Results: results, Errs: []error{fmt.Errorf("locking %s@%s in %s: %w", ents[0].Project, ents[0].Version, domain, err)}}
+		}
+		defer held.Release(context.WithoutCancel(ctx))
+		ctx = held.Context()
+	}
 	var errs []error
 	var mu sync.Mutex
 	for _, k := range Kinds {

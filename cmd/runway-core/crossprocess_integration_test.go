@@ -305,11 +305,10 @@ func (x *xp) identical(domain string, golden map[string][]byte) map[string][]byt
 }
 
 // conflicting: four processes register content A and four content B under
-// one version. Per entity exactly one content is stored, A's or B's; a
-// process that exits 0 registered exactly what is stored; every other exits
-// 4 with the conflict and a field diff. (The two contents differ in every
-// task, since the bundle differs, so A may win one task and B another, and
-// then every process exits 4: per entity, one content still wins.)
+// one version. One content wins the whole version (registration holds a
+// version lock): the processes of that content exit 0 and registered
+// exactly what is stored; every other exits 4 with the conflict and a field
+// diff. Never half A's and half B's.
 func (x *xp) conflicting(domain, version string) {
 	t := x.t
 	var argss [][]string
@@ -351,6 +350,15 @@ func (x *xp) conflicting(domain, version string) {
 		if !contents[k][d] {
 			t.Errorf("%s@%s holds %s, which no writer computed", k, version, d)
 		}
+	}
+	winners := 0
+	for _, p := range procs {
+		if p.code == 0 {
+			winners++
+		}
+	}
+	if winners == 0 {
+		t.Errorf("no writer's whole content won %s: the version holds a mix of A's and B's entities: %v", version, stored)
 	}
 	for _, p := range procs {
 		switch p.code {

@@ -20,6 +20,15 @@ func EntityKey(project, domain, kind, name string) string {
 	return "entity/" + store.EntityRepo(project, domain, kind, name)
 }
 
+// VersionKey serialises registrations of one version of a project into a
+// domain, so that one writer's content wins the whole version: two writers
+// of different content under one version (a SHA registered twice with
+// other bytes) never leave it half A's and half B's. Taken before, and
+// released after, the entity keys of the version's entities.
+func VersionKey(project, domain, version string) string {
+	return "version/" + project + "/" + domain + "/" + version
+}
+
 // CacheKey serialises runs of one cache key: the first run computes, the
 // others find its entry once they hold the lock.
 func CacheKey(project, domain, key string) string {
