@@ -35,9 +35,11 @@ func (b *Bot) ShowQueued(ctx context.Context, ev Event, ahead int, holder string
 	if !ok || e.GetAction() != "created" || e.GetIssue().GetPullRequestLinks() == nil {
 		return nil
 	}
-	cmd, err := ParseCommand(e.GetComment().GetBody())
-	if err != nil {
-		return nil // not a command, or one the handler will refuse
+	cmd, perr := ParseCommand(e.GetComment().GetBody())
+	if perr != nil {
+		// Not a command, or one the handler will refuse with its own
+		// answer: nothing waits that the PR should hear about.
+		return nil //nolint:nilerr // a comment that is no command is not an error here
 	}
 	r := &run{Bot: b, ev: ev}
 	r.repoFrom(e.GetRepo())
