@@ -148,8 +148,7 @@ func (r *run) issueComment(ctx context.Context, ev *gogithub.IssueCommentEvent) 
 	reply := func(body, reaction string) error {
 		r.react(ctx, id, reaction)
 		r.report().Summary(body)
-		_, err := r.GitHub.CreateComment(ctx, r.repo.Owner, r.repo.Name, number, body)
-		return err
+		return r.postOnce(ctx, number, body)
 	}
 	var ue *UsageError
 	if errors.As(perr, &ue) {
@@ -348,7 +347,7 @@ func (r *run) push(ctx context.Context, ev *gogithub.PushEvent) error {
 			body = renderPolicyRefusal(actor.Login, "promotion on merge", pe)
 		}
 		r.report().Summary(body)
-		if _, cerr := r.GitHub.CreateComment(ctx, r.repo.Owner, r.repo.Name, merged.Number, body); cerr != nil {
+		if cerr := r.postOnce(ctx, merged.Number, body); cerr != nil {
 			r.report().Warning(fmt.Sprintf("commenting on #%d: %s", merged.Number, cerr))
 		}
 		r.setStatus(ctx, m, github.StateFailure, firstLineOf(err.Error()))
@@ -361,7 +360,7 @@ func (r *run) push(ctx context.Context, ev *gogithub.PushEvent) error {
 	}
 	body := renderPromotion(rep.Promotion, rep, r.RunURL)
 	r.report().Summary(body)
-	if _, err := r.GitHub.CreateComment(ctx, r.repo.Owner, r.repo.Name, merged.Number, body); err != nil {
+	if err := r.postOnce(ctx, merged.Number, body); err != nil {
 		r.report().Warning(fmt.Sprintf("commenting on #%d: %s", merged.Number, err))
 	}
 	r.setStatus(ctx, m, github.StateSuccess, "promoted to "+to+" ("+rep.Path+")")
