@@ -4,8 +4,6 @@ package action
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,19 +24,7 @@ func TestBinaryAsTheRunnerRunsIt(t *testing.T) {
 	w.gh.SetPullRequest(exampleRepo, githubfake.PullRequest{Number: prNumber, User: exampleSender, HeadSHA: head, HeadRef: "changes", BaseSHA: base, BaseRef: "master"})
 	res := w.runWith("pull_request", prPayload(t, "opened", prNumber, base, head, ""), "ghs_write", nil,
 		func(env map[string]string, stdout *bytes.Buffer) error {
-			cmd := exec.Command(bin, "action")
-			cmd.Dir = w.dir
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-			for k, v := range env {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			var stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = stdout, &stderr
-			err := cmd.Run()
-			if err != nil {
-				t.Logf("stderr:\n%s", stderr.String())
-			}
-			return err
+			return runBinary(t, bin, w.dir, env, stdout, "action")
 		})
 	if res.err != nil {
 		t.Fatalf("runway action: %v\n%s", res.err, res.commands)
