@@ -119,6 +119,13 @@ func TestQueuedCommandIsShown(t *testing.T) {
 			t.Fatalf("handled %s (queued %v), want %s", d.ID, d.Queued, want)
 		}
 	}
+	// The worker frees the lane after Handle returns: wait for that, so
+	// that nothing is ahead of the next command.
+	idle, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !r.s.q.waitIdle(idle) {
+		t.Fatal("the queue did not go idle")
+	}
 	if code, _, _ := r.send(t, post{event: "issue_comment", id: "idle", body: commentPayload("o/r", 5, "/runway plan")}); code != 202 {
 		t.Fatal(code)
 	}
