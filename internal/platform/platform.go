@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -40,6 +42,8 @@ type Config struct {
 	Lock Lock `yaml:"lock" json:"lock"`
 	// PRDomains gives each pull request a domain of its own (prdomain.go).
 	PRDomains PRDomains `yaml:"prDomains" json:"prDomains"`
+	// Provenance signs and verifies attestations (provenance.go).
+	Provenance Provenance `yaml:"provenance" json:"provenance"`
 }
 
 // Domain is one stage of the promotion path, in order.
@@ -54,6 +58,10 @@ type Domain struct {
 	ManageNamespace bool `yaml:"manageNamespace" json:"manageNamespace"`
 	// Quota is the namespace ResourceQuota (hard) when ManageNamespace is set.
 	Quota map[string]string `yaml:"quota" json:"quota"`
+	// RequireSignedBy lists key IDs ("SHA256:..."; `runway keygen` prints
+	// them) of which at least one must have signed a valid provenance
+	// attestation of everything promoted into or run in the domain.
+	RequireSignedBy []string `yaml:"requireSignedBy" json:"requireSignedBy,omitempty"`
 }
 
 // Resources are requests and limits.
@@ -194,7 +202,12 @@ func Parse(file string, b []byte) (*Config, error) {
 		return nil, decodeError(file, err)
 	}
 	c.applyDefaults()
-	if err := c.validate(); err != nil {
+	dir := ""
+	if _, err := os.Stat(file); err == nil {
+		dir = filepath.Dir(file)
+	}
+	perrs := c.Provenance.resolve(dir)
+	if err := errors.Join(append([]error{c.validate()}, perrs...)...); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return c, nil
@@ -225,6 +238,16 @@ func (c *Config) validate() error {
 			if !seen[f] {
 				errs = append(errs, fmt.Errorf("promotion.rules[%d].from: unknown domain %q", i, f))
 			}
+		}
+	}
+	for i, d := range c.Domains {
+		for j, id := range d.RequireSignedBy {
+			if !strings.HasPrefix(id, "SHA256:") {
+				errs = append(errs, fmt.Errorf("domains[%d].requireSignedBy[%d]: %q is not a key ID (\"SHA256:...\", as runway keygen and runway verify print)", i, j, id))
+			}
+		}
+		if len(d.RequireSignedBy) > 0 && len(c.Provenance.TrustedKeys) == 0 && c.Provenance.SigningKey.IsZero() {
+			errs = append(errs, fmt.Errorf("domains[%d].requireSignedBy: no key is trusted; add its public key to provenance.trustedKeys", i))
 		}
 	}
 	errs = append(errs, c.Lock.validate()...)

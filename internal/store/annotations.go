@@ -103,3 +103,17 @@ const (
 	AnnotationLockSeq    = "dev.runway.lock.seq"
 	AnnotationLockTTL    = "dev.runway.lock.ttl"
 )
+
+// Provenance attestations (internal/provenance): an attestation manifest
+// is a referrer of its subject and carries one DSSE envelope layer.
+const (
+	// AnnotationSignedBy lists the key IDs that signed the attestation
+	// (comma-separated), so a listing needs no blob read.
+	AnnotationSignedBy = "dev.runway.provenance.signedBy"
+	// AnnotationCosignSignature and AnnotationPredicateType are the layer
+	// annotations cosign's attestation images carry (an attestation's
+	// signature lives in its envelope, so the first is empty); runway
+	// writes them so `cosign verify-attestation` reads its attestations.
+	AnnotationCosignSignature = "dev.cosignproject.cosign/signature"
+	AnnotationPredicateType   = "predicateType"
+)

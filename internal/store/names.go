@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"path"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Repository and tag names, as in DESIGN.md's table. Keep every name in this
@@ -85,3 +87,9 @@ const PlatformRepo = "runway-platform/config"
 
 // PlatformTag points at the published platform config in PlatformRepo.
 const PlatformTag = "current"
+
+// AttestationTag is the tag, in its subject's repository, of the newest
+// provenance attestation of the manifest d: "sha256-<hex>.att", the tag
+// cosign looks attestations up by. The attestation is also a referrer of
+// d (see Store.Referrers); the tag is for tools that predate referrers.
+func AttestationTag(d v1.Hash) string { return d.Algorithm + "-" + d.Hex + ".att" }
