@@ -13,7 +13,9 @@
 // cgroupfs driver, swap allowed, relaxed eviction thresholds and node name
 // "localhost" (the apiserver dials it by that name for logs); containerd
 // with restrict_oom_score_adj, the overlayfs snapshotter, a certs.d entry
-// that reaches the test's registry over plain HTTP, network namespaces
+// that reaches the test's registry over plain HTTP (AddPlainHTTPRegistry
+// adds one for another registry, such as one that requires credentials),
+// network namespaces
 // under its own state dir and a CNI bridge with addresses from TEST-NET-1
 // and no route out (pods that must reach loopback services, such as the
 // registry, use hostNetwork).
@@ -375,9 +377,28 @@ func (n *Node) startProc(name string, env []string, path string, args ...string)
 	return nil
 }
 
-func (n *Node) writeContainerdConfig(registry, runc string) error {
+// AddPlainHTTPRegistry makes containerd reach registry, another
+// "127.0.0.1:PORT" registry than the one Start was given, over plain HTTP
+// as well: the same certs.d hosts.toml entry, which containerd reads on
+// every pull (no restart). Credentials are not part of it: they come with
+// each pull, from the pod's imagePullSecrets.
+func (n *Node) AddPlainHTTPRegistry(registry string) error {
+	return n.writeHostsTOML(registry)
+}
+
+func (n *Node) writeHostsTOML(registry string) error {
+	if h, _, err := net.SplitHostPort(registry); err != nil || !net.ParseIP(h).IsLoopback() {
+		return fmt.Errorf("registry %q: want a loopback HOST:PORT", registry)
+	}
+	if err := os.MkdirAll(filepath.Join(n.Dir, "certs.d", registry), 0o755); err != nil {
+		return err
+	}
 	hosts := fmt.Sprintf("server = \"http://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", registry, registry)
-	if err := os.WriteFile(filepath.Join(n.Dir, "certs.d", registry, "hosts.toml"), []byte(hosts), 0o644); err != nil {
+	return os.WriteFile(filepath.Join(n.Dir, "certs.d", registry, "hosts.toml"), []byte(hosts), 0o644)
+}
+
+func (n *Node) writeContainerdConfig(registry, runc string) error {
+	if err := n.writeHostsTOML(registry); err != nil {
 		return err
 	}
 	// A bridge with no gateway, no masquerading and addresses from

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DockerRegistry is a running Debian docker-registry (CNCF distribution).
@@ -49,18 +51,44 @@ func (r *DockerRegistry) Requests(tb testing.TB, method, part string) int {
 	return n
 }
 
+// RegistryOption configures StartDockerRegistry.
+type RegistryOption func(*registryOptions)
+
+type registryOptions struct {
+	user, password string
+	root           string
+}
+
+// WithBasicAuth makes the registry require HTTP basic authentication as
+// user with password (distribution's htpasswd auth, a bcrypt entry): every
+// request without them is refused with 401.
+func WithBasicAuth(user, password string) RegistryOption {
+	return func(o *registryOptions) { o.user, o.password = user, password }
+}
+
+// WithStorage makes the registry serve the storage directory root (for
+// example a copy of another test registry's Root) instead of an empty one
+// under the test's temp dir.
+func WithStorage(root string) RegistryOption {
+	return func(o *registryOptions) { o.root = root }
+}
+
 // StartDockerRegistry starts `docker-registry serve` on a free port of
 // 127.0.0.1 with its storage under the test's temp dir, waits until /v2/
 // answers, and stops it when the test ends. It fails the test if the
 // program is missing (apt-get install -y docker-registry) or does not come
 // up within 20 seconds; the server's log is in the failure message.
-func StartDockerRegistry(tb testing.TB) *DockerRegistry {
+func StartDockerRegistry(tb testing.TB, opts ...RegistryOption) *DockerRegistry {
 	tb.Helper()
 	bin := RequireProgram(tb, "docker-registry", "docker-registry")
+	var o registryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var lastErr error
 	// A free port can be taken between probing and listening; try a few.
 	for attempt := 0; attempt < 3; attempt++ {
-		r, err := startDockerRegistry(tb, bin)
+		r, err := startDockerRegistry(tb, bin, o)
 		if err == nil {
 			return r
 		}
@@ -70,14 +98,31 @@ func StartDockerRegistry(tb testing.TB) *DockerRegistry {
 	return nil
 }
 
-func startDockerRegistry(tb testing.TB, bin string) (*DockerRegistry, error) {
+func startDockerRegistry(tb testing.TB, bin string, o registryOptions) (*DockerRegistry, error) {
 	dir := tb.TempDir()
 	root := filepath.Join(dir, "storage")
+	if o.root != "" {
+		root = o.root
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	host := "127.0.0.1:" + strconv.Itoa(port)
+	auth := ""
+	if o.user != "" {
+		// The lowest cost bcrypt allows: the registry checks the password
+		// on every request.
+		hash, err := bcrypt.GenerateFromPassword([]byte(o.password), bcrypt.MinCost)
+		if err != nil {
+			return nil, fmt.Errorf("hashing the registry password: %w", err)
+		}
+		htpasswd := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(o.user+":"+string(hash)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("writing htpasswd: %w", err)
+		}
+		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: runway-test\n    path: %s\n", htpasswd)
+	}
 	config := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -90,7 +135,7 @@ storage:
     enabled: true
 http:
   addr: %s
-`, root, host)
+%s`, root, host, auth)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
 		return nil, fmt.Errorf("writing config: %w", err)
@@ -123,6 +168,9 @@ http:
 	defer cancel()
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+"/v2/", nil)
+		if o.user != "" {
+			req.SetBasicAuth(o.user, o.password)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
