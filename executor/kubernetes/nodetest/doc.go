@@ -2,7 +2,9 @@
 // tests in this directory (build tag integration) run runway's own image,
 // built by the packager on a real Python base, as pods of a real kubelet
 // and containerd (internal/testkit/kubenode), against Debian's
-// docker-registry as the store. No stand-in runs here; the stand-in
-// tests of the parent package cover only fault injection a real node
-// cannot do (see executor/kubernetes's doc).
+// docker-registry as the store (and a second one that requires
+// credentials). No stand-in runs here; executor/kubernetes's doc lists
+// what the parent package's stand-in tests still cover alone. The test
+// binary doubles as a runway process holding a Runner (TestMain), which
+// the restart test kills with SIGKILL.
 package nodetest

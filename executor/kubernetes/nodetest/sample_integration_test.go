@@ -71,9 +71,11 @@ func sampleRepo(tb testing.TB, base string) string {
 // TestIntegrationRealNode is the Kubernetes executor on a real kubelet:
 // the sample pipeline registered with its image built by the packager on a
 // real Python base, run as pods, compared with a local run; the same image
-// under podman; the kubelet's OOMKilled, a deadline, a quota refusal and a
-// CronJob fired by the real CronJob controller. Every pod runs on the real
-// node (no stand-in in this binary).
+// under podman; the kubelet's OOMKilled, a deadline, a quota refusal,
+// pulls and bundle fetches from a registry that requires credentials, a
+// Job adopted by a restarted runway and a CronJob fired by the real
+// CronJob controller. Every pod runs on the real node (no stand-in in
+// this binary).
 func TestIntegrationRealNode(t *testing.T) {
 	e := startEnv(t)
 	repo := sampleRepo(t, e.base)
@@ -225,6 +227,14 @@ func TestIntegrationRealNode(t *testing.T) {
 
 	t.Run("CancelLeavesNothingOnNode", func(t *testing.T) {
 		cancelOnNode(t, e, image, plat)
+	})
+
+	t.Run("RegistryCredentialsOnNode", func(t *testing.T) {
+		registryCredsOnNode(t, e, image, plat)
+	})
+
+	t.Run("RestartAdoptsJobOnNode", func(t *testing.T) {
+		restartAdoptsOnNode(t, e, image, plat)
 	})
 
 	t.Run("CronJobFiresOnNode", func(t *testing.T) {
