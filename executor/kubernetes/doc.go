@@ -101,15 +101,31 @@
 //     outputs against a local run, the image under podman, the kubelet's
 //     OOMKilled through `runway get execution`, a task timeout, a quota
 //     refusal, an image the registry lacks, an eviction, a pod deleted
-//     while it runs, a cancelled attempt leaving nothing behind, an
+//     while it runs, a cancelled attempt leaving nothing behind, registry
+//     credentials (a second docker-registry with htpasswd auth: refused
+//     without them as an image-pull failure; with WithDockerConfig the
+//     kubelet pulls with the imagePullSecret and exec-task fetches the
+//     bundle and pushes outputs with the mounted config, which appears in no
+//     Job, pod, error or log), restart adoption (a runway process killed
+//     with SIGKILL while its task waits at an HTTP gate on loopback; a new
+//     Runner adopts the Job, one pod runs once, its result arrives), an
 //     activated CronJob firing, and the 100-pod benchmark.
-//   - The tests of this package still use the kubelet stand-in
-//     (kubelet_standin_integration_test.go), which runs pods' exec-task on
-//     the host: restricted admission by server-side dry run, RBAC through
-//     impersonation, restart adoption, the retry after an eviction,
-//     registry credentials, and again the failures and cancellation above. Their
-//     gates are host files a container cannot see; moving them to the real
-//     node (an HTTP gate on loopback) is left to do.
+//   - The tests of this package run without a node, against the real
+//     control plane and a kubelet stand-in (kubelet_standin_integration_test.go)
+//     that runs pods' exec-task on the host. What only they show:
+//     restricted Pod Security admission (server-side dry runs of the
+//     rendered pod; they need only the apiserver, and the real node's pods
+//     use the host network to reach its loopback registry, which
+//     "restricted" forbids), RBAC (impersonating the executor's
+//     ServiceAccount with deploy/rbac.yaml's grants; the forbidden calls
+//     need only the apiserver, the task it runs uses the stand-in), the
+//     engine's retry after an eviction (a second Job) and the engine's
+//     Resume of a two-Job workflow after a kill -9. The rest (failures,
+//     cancellation, registry credentials, restart adoption of single
+//     attempts, the workflow and its cache hits) is also on the real node;
+//     the stand-in copies need no node binaries.
+//     Its gates are host files a container cannot see; the real tier's
+//     gate is HTTP on loopback.
 //
 // ErrQuota is defined here because executor has no such sentinel; the
 // reasons this runner adds (QuotaExceeded, Evicted, ImagePullFailed, ...)

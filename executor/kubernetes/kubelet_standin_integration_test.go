@@ -33,8 +33,9 @@ import (
 	"github.com/runway-ci/runway/executor/exectask"
 )
 
-// kubeletStandIn stands in for the kubelet (and the scheduler) only: no
-// kubelet can run here. It registers a Ready node, binds every pending
+// kubeletStandIn stands in for the kubelet (and the scheduler) only, so
+// that this package's tier runs without a node (executor/kubernetes/nodetest
+// runs a real kubelet). It registers a Ready node, binds every pending
 // pod to it through the pods/binding subresource, runs the pod's own
 // command on this host, and reports the container's life through the pod
 // status API the way a kubelet does: Running, then Terminated with the
