@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/internal/lock"
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -242,6 +243,7 @@ func (d *dag) attempts(ctx context.Context, n *planNode, in Values, ex *Executio
 			Timeout:      n.timeout,
 			DataRepo:     store.ExecutionRepo(ex.Project, ex.Domain),
 			CheckpointID: checkpointID(ex, ex.Node(n.id)),
+			Provenance:   provenance.RequirementFor(e.platform, ex.Domain, e.trustedKeys...),
 		})
 		if err == nil {
 			if cerr := checkOutputs(n.outputs, res.Outputs); cerr != nil {

@@ -30,6 +30,8 @@ type Engine struct {
 	maxBackoff    time.Duration
 	scratch       string
 	locker        lock.Locker
+	// trustedKeys are public keys trusted besides the platform's (WithTrustedKeys).
+	trustedKeys []string
 }
 
 // Option configures an Engine.
@@ -68,6 +70,15 @@ func WithPlatform(c *platform.Config) Option {
 			}
 			e.backoff = d
 		}
+		return nil
+	}
+}
+
+// WithTrustedKeys adds public keys (PEM) the provenance check trusts
+// besides the platform's trustedKeys: flow passes the signing key's own.
+func WithTrustedKeys(pems ...string) Option {
+	return func(e *Engine) error {
+		e.trustedKeys = append(e.trustedKeys, pems...)
 		return nil
 	}
 }

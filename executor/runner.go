@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -46,6 +47,10 @@ type Attempt struct {
 	// CheckpointID is the same for every attempt of one node in one
 	// execution; the runner keeps $RUNWAY_CHECKPOINT under it.
 	CheckpointID string
+	// Provenance is the domain's provenance requirement (nil: the platform
+	// trusts no key): exec-task verifies the bundle's attestation under it
+	// before extracting anything.
+	Provenance *provenance.Requirement
 }
 
 // Limits are the resources a task attempt may use after the domain's
@@ -100,11 +105,14 @@ const (
 	ReasonBadOutput     Reason = "BadOutput"
 	ReasonBadInput      Reason = "BadInput"
 	ReasonBundle        Reason = "BundleIntegrity"
-	ReasonStore         Reason = "StoreUnavailable"
-	ReasonStart         Reason = "StartFailed"
-	ReasonAborted       Reason = "Aborted"
-	ReasonUpstream      Reason = "UpstreamFailed"
-	ReasonInternal      Reason = "Internal"
+	// ReasonProvenance: the bundle's signed provenance does not verify, or
+	// the domain requires it and there is none (permanent).
+	ReasonProvenance Reason = "ProvenanceUnverified"
+	ReasonStore      Reason = "StoreUnavailable"
+	ReasonStart      Reason = "StartFailed"
+	ReasonAborted    Reason = "Aborted"
+	ReasonUpstream   Reason = "UpstreamFailed"
+	ReasonInternal   Reason = "Internal"
 )
 
 // TaskError is a failed attempt, classified.

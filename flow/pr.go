@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -96,6 +97,8 @@ type RegisterReport struct {
 	DryRun   bool               `json:"dryRun"`
 	Store    string             `json:"store"`
 	Entities []registrar.Result `json:"entities"`
+	// Attestations is what was signed (nil: no signing key).
+	Attestations *AttestReport `json:"attestations,omitempty"`
 }
 
 // PR runs the pipeline in DESIGN's order. runway.yaml is parsed once (from
@@ -103,6 +106,9 @@ type RegisterReport struct {
 // and compiled once, before anything is packaged or written, so a spec
 // error costs no upload.
 func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
+	if req.Domain == "" {
+		req.Domain = p.Platform.Domains[0].Name // as compilePR, which has its own copy of req
+	}
 	rep, ents, b, err := p.compilePR(ctx, req)
 	if err != nil || req.ValidateOnly {
 		return rep, err
@@ -115,10 +121,19 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 		Project: s.Project, Domain: req.Domain, Version: v.Version, Commit: v.Commit, Dirty: v.Dirty,
 		Image: b.Image, Bundle: b.Bundle, DryRun: req.DryRun, Store: p.Store.String(),
 	}
+	started := time.Now()
 	res, err := r.Register(ctx, req.Domain, ents)
 	rep.Register.Entities = res
 	if err != nil {
 		return rep, fmt.Errorf("registering %s@%s into %s: %w", s.Project, v.Version, req.Domain, err)
+	}
+	if !req.DryRun {
+		// Signed provenance of everything the version runs (when the
+		// platform has a signing key): a failure fails the registration,
+		// since a domain that requires it would refuse the version later.
+		if rep.Register.Attestations, err = p.attest(ctx, rep, req.Repo, started); err != nil {
+			return rep, fmt.Errorf("registered %s@%s into %s, but %w", s.Project, v.Version, req.Domain, err)
+		}
 	}
 	if rep.Plan != nil && !req.DryRun {
 		if err := writePlanRecord(ctx, p.Store, newPlanRecord(rep.Plan, v.Version, p.RunwayVersion)); err != nil {

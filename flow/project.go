@@ -1,10 +1,12 @@
 package flow
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -13,6 +15,7 @@ import (
 	kexec "github.com/runway-ci/runway/executor/kubernetes"
 	"github.com/runway-ci/runway/executor/local"
 	"github.com/runway-ci/runway/internal/platform"
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/internal/store/storeopen"
 	"github.com/runway-ci/runway/promote"
@@ -71,6 +74,10 @@ type Project struct {
 	// LogDir keeps the local executor's attempt logs ($RUNWAY_HOME/logs,
 	// else ~/.runway/logs); runway logs reads them.
 	LogDir string
+
+	signerOnce sync.Once
+	signer     *provenance.Signer
+	signerErr  error
 }
 
 // Open opens the store named by req (or the platform's) with the platform's
@@ -121,7 +128,11 @@ func Open(req OpenRequest) (*Project, error) {
 // policy, the runway version in every record, and, with the Kubernetes
 // executor, CronJobs kept in step with activation.
 func (p *Project) Promoter() (*promote.Promoter, error) {
-	opts := []promote.Option{promote.WithLogger(p.Log), promote.WithRunwayVersion(p.RunwayVersion)}
+	extra, err := p.trustedExtra(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	opts := []promote.Option{promote.WithLogger(p.Log), promote.WithRunwayVersion(p.RunwayVersion), promote.WithTrustedKeys(extra...)}
 	if p.Platform.Executor.Kind == platform.ExecutorKubernetes {
 		if p.Platform.Executor.RunwayImage == "" {
 			return nil, fmt.Errorf("platform config: executor.runwayImage is required with the kubernetes executor: scheduled launch plans run as CronJobs in that image")
@@ -166,7 +177,11 @@ func (p *Project) Runner(kind string) (executor.Runner, func(), error) {
 // Engine builds the execution engine over runner with the platform's
 // parallelism (or the one given).
 func (p *Project) Engine(runner executor.Runner, parallelism int) (*executor.Engine, error) {
-	opts := []executor.Option{executor.WithLogger(p.Log), executor.WithPlatform(p.Platform)}
+	extra, err := p.trustedExtra(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	opts := []executor.Option{executor.WithLogger(p.Log), executor.WithPlatform(p.Platform), executor.WithTrustedKeys(extra...)}
 	if parallelism == 0 {
 		parallelism = p.Platform.Executor.Parallelism
 	}

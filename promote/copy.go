@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/runway-ci/runway/internal/lock"
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -117,6 +118,11 @@ func (p *Promoter) promoteLocked(ctx context.Context, req *Request, ev *Evidence
 		return res, fmt.Errorf("promoting %s: the source manifest changed while promoting (%s, then %s)", target, st.Manifest.Digest, cp.Descriptor.Digest)
 	}
 	res.Status = StatusPromoted
+	// The signed provenance travels with the entity, so the target
+	// domain's verifiers (exec-task, the next promotion, cosign) find it.
+	if _, err := provenance.Copy(ctx, p.store, st.ID.Repo(), target.Repo(), cp.Descriptor.Digest); err != nil {
+		return res, fmt.Errorf("promoting %s: %w", target, err)
+	}
 	recs, err := ReadRecords(ctx, p.store, target.Repo(), cp.Descriptor.Digest)
 	if err != nil {
 		return res, err

@@ -23,6 +23,8 @@ type Promoter struct {
 	executions ExecutionLister
 	schedules  ScheduleSync
 	locker     lock.Locker
+	// trusted are public keys trusted besides the platform's (WithTrustedKeys).
+	trusted []string
 }
 
 // ExecutionLister lists the execution records of a project's domain; the
@@ -32,6 +34,16 @@ type ExecutionLister func(ctx context.Context, s store.Store, project, domain st
 
 // Option configures a Promoter.
 type Option func(*Promoter) error
+
+// WithTrustedKeys adds public keys (PEM) the provenance check trusts
+// besides the platform's provenance.trustedKeys: flow passes the signing
+// key's own.
+func WithTrustedKeys(pems ...string) Option {
+	return func(p *Promoter) error {
+		p.trusted = append(p.trusted, pems...)
+		return nil
+	}
+}
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {

@@ -142,6 +142,9 @@ func (p *Promoter) Promote(ctx context.Context, req Request) (*Report, error) {
 	if err := p.checkExternalRefs(ctx, &req, ents); err != nil {
 		return nil, err
 	}
+	if err := p.checkProvenance(ctx, &req, ents); err != nil {
+		return nil, err
+	}
 	rep := &Report{Project: req.Project, From: req.From, To: req.To, Version: req.Version, Actor: req.Actor.Login, Evidence: ev}
 	for _, st := range ents {
 		rep.Entities = append(rep.Entities, Result{ID: withDomain(st.ID, req.To), Manifest: st.Manifest.Digest, Entity: st.Digest, Status: StatusSkipped})

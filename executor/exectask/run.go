@@ -22,6 +22,7 @@ import (
 	"github.com/runway-ci/runway/fastreg"
 	"github.com/runway-ci/runway/internal/archive"
 	"github.com/runway-ci/runway/internal/procgroup"
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/internal/store"
 )
 
@@ -55,6 +56,11 @@ func Run(ctx context.Context, sp *Spec, s store.Store, fetch BundleFetcher, stdo
 		project := sp.BundleProject
 		if project == "" {
 			project = sp.Project
+		}
+		if sp.Provenance != nil {
+			if r := verifyBundle(ctx, sp, s, project); r != nil {
+				return fail(r.Kind, r.Reason, r.Permanent, "%s", r.Message)
+			}
 		}
 		if err := fetch(ctx, s, project, sp.Task.Bundle, dirs["code"]); err != nil {
 			// A bundle that does not match its digest, holds a member the
@@ -375,3 +381,20 @@ func (t *tailBuffer) suffix() string {
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// verifyBundle checks the bundle's signed provenance under the domain's
+// requirement, before anything is fetched or extracted. A refusal is
+// permanent: a bundle nobody trusted signed does not become signed.
+func verifyBundle(ctx context.Context, sp *Spec, s store.Store, project string) *executor.TaskError {
+	pol, err := sp.Provenance.Policy()
+	if err != nil {
+		return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonProvenance, Permanent: true, Message: err.Error()}
+	}
+	if _, err := pol.VerifyBundle(ctx, s, project, sp.Task.Bundle); err != nil {
+		if errors.Is(err, provenance.ErrUnverified) {
+			return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonProvenance, Permanent: true, Message: err.Error() + "; nothing was extracted"}
+		}
+		return &executor.TaskError{Kind: executor.SystemFailure, Reason: executor.ReasonStore, Message: "checking the bundle's provenance: " + err.Error()}
+	}
+	return nil
+}

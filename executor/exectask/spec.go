@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -47,6 +48,10 @@ type Spec struct {
 	RLimits *RLimits `json:"rlimits,omitempty"`
 	// ResultFile receives the Result as JSON ("" : stdout).
 	ResultFile string `json:"resultFile,omitempty"`
+	// Provenance is the domain's provenance requirement: the bundle's
+	// attestation is verified under it before anything is extracted
+	// (nil: nothing is trusted, nothing is checked).
+	Provenance *provenance.Requirement `json:"provenance,omitempty"`
 }
 
 // RLimits are the setrlimit fallback: address space in bytes and CPU time

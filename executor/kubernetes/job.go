@@ -82,6 +82,7 @@ func renderJob(a executor.Attempt, ns string, dom *platform.Domain, c jobConfig)
 		BundleProject: a.TaskRef.Project, Task: a.Task, Inputs: a.Inputs, Outputs: a.Outputs,
 		DataRepo: a.DataRepo, Timeout: a.Timeout, WorkDir: workDir,
 		CheckpointDir: checkpointDir, ResultFile: terminationLog,
+		Provenance: a.Provenance,
 	}
 	specJSON, err := json.Marshal(sp)
 	if err != nil {

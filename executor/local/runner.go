@@ -210,6 +210,7 @@ func (r *Runner) Run(ctx context.Context, a executor.Attempt) (*executor.Attempt
 		DataRepo: a.DataRepo, Timeout: a.Timeout, WorkDir: dir,
 		CheckpointDir: r.checkpointDir(a, nodeDir),
 		ResultFile:    filepath.Join(dir, "result.json"),
+		Provenance:    a.Provenance,
 	}
 	var cg *cgroup
 	if a.Limits != (executor.Limits{}) {

@@ -56,13 +56,42 @@ func LoadSigner(ctx context.Context, src platform.KeySource, secrets SecretReade
 // config: its trustedKeys (plus extra public keys, such as the signing
 // key's own) and the domain's requireSignedBy.
 func ForDomain(cfg *platform.Config, domain string, extra ...string) (*Policy, error) {
-	var require []string
-	if d, ok := cfg.Domain(domain); ok {
-		require = d.RequireSignedBy
+	r := RequirementFor(cfg, domain, extra...)
+	if r == nil {
+		return &Policy{Domain: domain}, nil
 	}
-	p, err := NewPolicy(append(cfg.Provenance.TrustedPEM(), extra...), require, domain)
+	p, err := r.Policy()
 	if err != nil {
 		return nil, fmt.Errorf("provenance policy of domain %s: %w", domain, err)
 	}
 	return p, nil
+}
+
+// Requirement is a domain's policy as data, for a process that has no
+// platform config (exec-task reads it from its task spec).
+type Requirement struct {
+	Domain string `json:"domain,omitempty"`
+	// TrustedKeys are PEM public keys.
+	TrustedKeys     []string `json:"trustedKeys,omitempty"`
+	RequireSignedBy []string `json:"requireSignedBy,omitempty"`
+}
+
+// RequirementFor is domain's requirement under cfg (extra: more trusted
+// public keys, such as the signing key's own), or nil when the platform
+// trusts no key and so nothing can be checked.
+func RequirementFor(cfg *platform.Config, domain string, extra ...string) *Requirement {
+	keys := append(cfg.Provenance.TrustedPEM(), extra...)
+	var require []string
+	if d, ok := cfg.Domain(domain); ok {
+		require = d.RequireSignedBy
+	}
+	if len(keys) == 0 && len(require) == 0 {
+		return nil
+	}
+	return &Requirement{Domain: domain, TrustedKeys: keys, RequireSignedBy: require}
+}
+
+// Policy builds the policy the requirement describes.
+func (r *Requirement) Policy() (*Policy, error) {
+	return NewPolicy(r.TrustedKeys, r.RequireSignedBy, r.Domain)
 }

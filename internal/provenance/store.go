@@ -53,17 +53,9 @@ func Attest(ctx context.Context, s store.Store, signer *Signer, repo string, sub
 	if len(subjects) == 0 || subjects[0].Digest != subject.Digest {
 		subjects = append([]Subject{{Name: repo, Digest: subject.Digest}}, subjects...)
 	}
-	stmt, err := Statement(subjects, f)
+	env, err := Sign(ctx, signer, subjects, f)
 	if err != nil {
 		return v1.Hash{}, false, fmt.Errorf("attesting %s@%s: %w", repo, subject.Digest, err)
-	}
-	es, err := dsse.NewEnvelopeSigner(signer)
-	if err != nil {
-		return v1.Hash{}, false, err
-	}
-	env, err := es.SignPayload(ctx, PayloadType, stmt)
-	if err != nil {
-		return v1.Hash{}, false, fmt.Errorf("signing the attestation of %s@%s with %s: %w", repo, subject.Digest, signer.ID(), err)
 	}
 	created := f.Finished
 	if created.IsZero() {
@@ -71,6 +63,24 @@ func Attest(ctx context.Context, s store.Store, signer *Signer, repo string, sub
 	}
 	d, err := Write(ctx, s, repo, subject, env, created)
 	return d, err == nil, err
+}
+
+// Sign renders the statement about subjects and signs it as a DSSE
+// envelope.
+func Sign(ctx context.Context, signer *Signer, subjects []Subject, f Facts) (*dsse.Envelope, error) {
+	stmt, err := Statement(subjects, f)
+	if err != nil {
+		return nil, err
+	}
+	es, err := dsse.NewEnvelopeSigner(signer)
+	if err != nil {
+		return nil, err
+	}
+	env, err := es.SignPayload(ctx, PayloadType, stmt)
+	if err != nil {
+		return nil, fmt.Errorf("signing with %s: %w", signer.ID(), err)
+	}
+	return env, nil
 }
 
 // Write stores env as an attestation of subject in repo: an OCI manifest

@@ -22,6 +22,7 @@ import (
 	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/exitcode"
 	"github.com/runway-ci/runway/internal/platform"
+	"github.com/runway-ci/runway/internal/provenance"
 	"github.com/runway-ci/runway/internal/spec"
 	"github.com/runway-ci/runway/internal/version"
 	"github.com/runway-ci/runway/promote"
@@ -174,6 +175,7 @@ func commands() []func(*Global) *cobra.Command {
 		newDemo, newValidate, newPlan, newBundle, newRegister, // plan -> package -> register
 		newRun, newRecover, newLogs, newGet, newList, // run, and what it left
 		newPromote, newActivate, newDeactivate, newHistory, newScheduler, newGC, // promote and keep
+		newVerify, newKeygen, // signed provenance
 		newPlatformCmd,             // the platform team's config
 		newAction, newServe, newUI, // the other entry points
 		newVersion, newExecTask, // runway itself, and the executors' wrapper
@@ -221,7 +223,7 @@ func exitCode(err error) int {
 		return ExitInvalid
 	case errors.Is(err, registrar.ErrConflict), errors.Is(err, promote.ErrConflict):
 		return ExitConflict
-	case errors.Is(err, promote.ErrNotAllowed), errors.Is(err, ErrVerifyFailed):
+	case errors.Is(err, promote.ErrNotAllowed), errors.Is(err, ErrVerifyFailed), errors.Is(err, provenance.ErrUnverified):
 		return ExitRefused
 	case errors.Is(err, ErrExecutionFailed):
 		return ExitFailed
