@@ -3,12 +3,12 @@
 #
 #   bin="$(bash .ci/gotool.sh NAME MODULE/PATH/cmd/x VERSION)"   # prints the bin dir
 #
-# into /var/cache/runway/NAME-VERSION/bin (RUNWAY_TOOL_CACHE moves the root),
+# into /var/cache/runway/NAME-VERSION/bin (RUNWAY_CACHE moves the root),
 # with a stamp naming the package and version, so warm CI is instant and a
 # version bump rebuilds. Only stdout carries the directory; logs go to stderr.
 set -euo pipefail
 name="$1" pkg="$2" version="$3"
-root="${RUNWAY_TOOL_CACHE:-/var/cache/runway}"
+root="${RUNWAY_CACHE:-${RUNWAY_TOOL_CACHE:-/var/cache/runway}}"
 dir="$root/$name-$version"
 bin="$dir/bin"
 stamp="$bin/.complete"

@@ -17,7 +17,7 @@
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-1.37.2}"
-CACHE="${RUNWAY_KUBE_CACHE:-/var/cache/runway/k8s-v${KUBE_VERSION}}"
+CACHE="${RUNWAY_KUBE_CACHE:-${RUNWAY_CACHE:-/var/cache/runway}/k8s-v${KUBE_VERSION}}"
 BIN="$CACHE/bin"
 STAMP="$BIN/.complete"
 STAGING_VERSION="v0.${KUBE_VERSION#1.}"   # 1.37.2 -> v0.37.2

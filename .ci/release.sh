@@ -51,7 +51,7 @@ snapshot() {
   # A clean tree whose snapshot passed before passes again: skip it (warm
   # CI on a fresh clone of the same commit). Keyed by the tree, the Go
   # toolchain and goreleaser's version.
-  local key="" stampdir="${RUNWAY_TOOL_CACHE:-/var/cache/runway}/goreleaser-snapshots"
+  local key="" stampdir="${RUNWAY_CACHE:-${RUNWAY_TOOL_CACHE:-/var/cache/runway}}/goreleaser-snapshots"
   if [ -z "$(git status --porcelain 2>/dev/null)" ]; then
     key="$(git rev-parse HEAD^{tree})-$(go env GOVERSION)-$GORELEASER_VERSION"
     if [ -f "$stampdir/$key" ]; then
