@@ -109,6 +109,13 @@ func PR(ctx context.Context, p *Project, req PRRequest) (*PRReport, error) {
 	if req.Domain == "" {
 		req.Domain = p.Platform.Domains[0].Name // as compilePR, which has its own copy of req
 	}
+	if !req.DryRun && !req.ValidateOnly {
+		// A signing key that cannot be loaded fails before anything is
+		// uploaded, not after the version is registered unsigned.
+		if _, err := p.Signer(ctx); err != nil {
+			return nil, err
+		}
+	}
 	rep, ents, b, err := p.compilePR(ctx, req)
 	if err != nil || req.ValidateOnly {
 		return rep, err

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -88,8 +89,10 @@ func (p *Project) attest(ctx context.Context, rep *PRReport, repoDir string, sta
 		Project: reg.Project, Source: originURL(repoDir), Commit: reg.Commit,
 		RunwayVersion: p.RunwayVersion, Started: started.UTC(), Finished: time.Now().UTC(),
 	}
-	if base.Source == "" {
-		base.Source = repoDir
+	if base.Source == "" { // no remote: the checkout's absolute path
+		if abs, err := filepath.Abs(repoDir); err == nil {
+			base.Source = abs
+		}
 	}
 	sign := func(what, repo string, desc v1.Descriptor, subjects []provenance.Subject, f provenance.Facts) error {
 		d, wrote, err := provenance.Attest(ctx, p.Store, sg, repo, desc, subjects, f)

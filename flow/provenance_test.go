@@ -40,6 +40,12 @@ func keyPair(t *testing.T, dir, name string, alg provenance.Algorithm) (priv, pu
 // by the trusted key; signingKey is the key this process signs with ("":
 // none).
 func provenancePlatform(t *testing.T, dir, signingKey, trustedPub, requiredID string) *platform.Config {
+	plat, _ := provenancePlatformFile(t, dir, signingKey, trustedPub, requiredID)
+	return plat
+}
+
+// provenancePlatformFile is provenancePlatform, and the file it wrote.
+func provenancePlatformFile(t *testing.T, dir, signingKey, trustedPub, requiredID string) (*platform.Config, string) {
 	t.Helper()
 	sk := ""
 	if signingKey != "" {
@@ -61,7 +67,7 @@ domains:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return plat
+	return plat, path
 }
 
 func promoteTo(ctx context.Context, p *Project, version string, to ...string) error {

@@ -51,6 +51,11 @@ func PublishPlatform(ctx context.Context, s store.Store, file string, raw []byte
 	if err != nil {
 		return nil, err
 	}
+	// Public keys given as files travel as PEM: the published config is
+	// read where those files are not.
+	if raw, err = platform.InlineKeys(raw, cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	desc, err := store.PutArtifact(ctx, s, store.PlatformRepo, store.PlatformTag, store.Artifact{
 		ArtifactType: MediaTypePlatformConfig,
 		Layers:       []store.Blob{{MediaType: MediaTypePlatformConfig, Data: raw}},
@@ -102,6 +107,9 @@ func (p *Promoter) policyPlatform(ctx context.Context) (*platform.Config, bool, 
 	if pub != nil {
 		c := *p.plat
 		c.Domains, c.Promote = pub.Config.Domains, pub.Config.Promote
+		// Which keys are trusted is the platform's policy too (requireSignedBy
+		// names them); the process's own signing key is added by the caller.
+		c.Provenance.TrustedKeys = pub.Config.Provenance.TrustedKeys
 		return &c, false, nil
 	}
 	return p.plat, !isLocalStore(p.store), nil

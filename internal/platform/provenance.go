@@ -1,10 +1,13 @@
 package platform
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Provenance configures the signing of the attestations runway makes for
@@ -126,4 +129,57 @@ func (p Provenance) TrustedPEM() []string {
 		}
 	}
 	return out
+}
+
+// InlineKeys rewrites raw (the config file's YAML) so that every
+// provenance.trustedKeys entry given as a file carries the key itself
+// (pem), as cfg (Parse's result for raw) read it: a config published into
+// the store is parsed elsewhere, where the files are not. Comments and
+// everything else are kept.
+func InlineKeys(raw []byte, cfg *Config) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		return raw, nil
+	}
+	keys := mapValue(mapValue(doc.Content[0], "provenance"), "trustedKeys")
+	if keys == nil || keys.Kind != yaml.SequenceNode {
+		return raw, nil
+	}
+	changed := false
+	for i, item := range keys.Content {
+		if i >= len(cfg.Provenance.TrustedKeys) || item.Kind != yaml.MappingNode || mapValue(item, "file") == nil {
+			continue
+		}
+		item.Content = []*yaml.Node{
+			{Kind: yaml.ScalarNode, Value: "pem"},
+			{Kind: yaml.ScalarNode, Value: cfg.Provenance.TrustedKeys[i].PEM, Style: yaml.LiteralStyle},
+		}
+		item.Style = 0
+		changed = true
+	}
+	if !changed {
+		return raw, nil
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }

@@ -115,7 +115,7 @@ func registerJSON(rep *flow.RegisterReport) map[string]any {
 	return map[string]any{
 		"project": rep.Project, "domain": rep.Domain, "version": rep.Version, "commit": rep.Commit,
 		"dirty": rep.Dirty, "image": rep.Image, "bundle": rep.Bundle, "dryRun": rep.DryRun,
-		"store": rep.Store, "entities": ents,
+		"store": rep.Store, "entities": ents, "attestations": rep.Attestations,
 	}
 }
 
@@ -143,6 +143,15 @@ func printRegister(g *Global, rep *flow.RegisterReport, failed bool) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.ID.Kind, r.ID.Name, r.Status, short(r.Digest.String()))
 	}
 	tw.Flush()
+	if a := rep.Attestations; a != nil {
+		written := 0
+		for _, s := range a.Subjects {
+			if s.Written {
+				written++
+			}
+		}
+		fmt.Fprintf(g.IO.Out, "  provenance: %d signed by %s (%d new)\n", len(a.Subjects), a.SignedBy, written)
+	}
 	fmt.Fprintf(g.IO.Out, "%d created, %d unchanged", counts[registrar.StatusCreated], counts[registrar.StatusUnchanged])
 	if n := counts[registrar.StatusPlanned]; n > 0 {
 		fmt.Fprintf(g.IO.Out, ", %d would be created", n)
