@@ -75,6 +75,9 @@ type Project struct {
 	// else ~/.runway/logs); runway logs reads them.
 	LogDir string
 
+	// getenv reads the environment (OpenRequest.Getenv): a signing key
+	// given as {env: NAME} is read through it.
+	getenv     func(string) string
 	signerOnce sync.Once
 	signer     *provenance.Signer
 	signerErr  error
@@ -118,6 +121,7 @@ func Open(req OpenRequest) (*Project, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	proj.getenv = getenv
 	if home, err := store.HomeDir(getenv); err == nil {
 		proj.LogDir = filepath.Join(home, "logs")
 	}
@@ -128,11 +132,7 @@ func Open(req OpenRequest) (*Project, error) {
 // policy, the runway version in every record, and, with the Kubernetes
 // executor, CronJobs kept in step with activation.
 func (p *Project) Promoter() (*promote.Promoter, error) {
-	extra, err := p.trustedExtra(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	opts := []promote.Option{promote.WithLogger(p.Log), promote.WithRunwayVersion(p.RunwayVersion), promote.WithTrustedKeys(extra...)}
+	opts := []promote.Option{promote.WithLogger(p.Log), promote.WithRunwayVersion(p.RunwayVersion), promote.WithTrustedKeys(p.trustedExtra(context.Background())...)}
 	if p.Platform.Executor.Kind == platform.ExecutorKubernetes {
 		if p.Platform.Executor.RunwayImage == "" {
 			return nil, fmt.Errorf("platform config: executor.runwayImage is required with the kubernetes executor: scheduled launch plans run as CronJobs in that image")
@@ -177,11 +177,7 @@ func (p *Project) Runner(kind string) (executor.Runner, func(), error) {
 // Engine builds the execution engine over runner with the platform's
 // parallelism (or the one given).
 func (p *Project) Engine(runner executor.Runner, parallelism int) (*executor.Engine, error) {
-	extra, err := p.trustedExtra(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	opts := []executor.Option{executor.WithLogger(p.Log), executor.WithPlatform(p.Platform), executor.WithTrustedKeys(extra...)}
+	opts := []executor.Option{executor.WithLogger(p.Log), executor.WithPlatform(p.Platform), executor.WithTrustedKeys(p.trustedExtra(context.Background())...)}
 	if parallelism == 0 {
 		parallelism = p.Platform.Executor.Parallelism
 	}

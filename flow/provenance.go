@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -56,23 +57,33 @@ func (p *Project) Signer(ctx context.Context) (*provenance.Signer, error) {
 				return sec.Data, nil
 			}
 		}
-		p.signer, p.signerErr = provenance.LoadSigner(ctx, src, secrets)
+		getenv := p.getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		p.signer, p.signerErr = provenance.LoadSigner(ctx, src, getenv, secrets)
 	})
 	return p.signer, p.signerErr
 }
 
 // trustedExtra is the signing key's public half, trusted by this process's
-// verifiers besides the platform's trustedKeys.
-func (p *Project) trustedExtra(ctx context.Context) ([]string, error) {
+// verifiers besides the platform's trustedKeys. A verifier needs no
+// private key: when this process cannot load it (a secret only the signer
+// can read), only trustedKeys count.
+func (p *Project) trustedExtra(ctx context.Context) []string {
 	sg, err := p.Signer(ctx)
-	if err != nil || sg == nil {
-		return nil, err
+	if err != nil {
+		p.Log.Debug("verifying with provenance.trustedKeys only: the signing key is not available here", "err", err)
+		return nil
+	}
+	if sg == nil {
+		return nil
 	}
 	pem, err := sg.PublicPEM()
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	return []string{string(pem)}, nil
+	return []string{string(pem)}
 }
 
 // attest signs what the version registered: its dependency image, its code
@@ -163,9 +174,5 @@ func (p *Project) attest(ctx context.Context, rep *PRReport, repoDir string, sta
 // PolicyFor is the provenance policy of domain: the platform's trusted
 // keys and the signing key's own, and the domain's requireSignedBy.
 func (p *Project) PolicyFor(ctx context.Context, domain string) (*provenance.Policy, error) {
-	extra, err := p.trustedExtra(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return provenance.ForDomain(p.Platform, domain, extra...)
+	return provenance.ForDomain(p.Platform, domain, p.trustedExtra(ctx)...)
 }

@@ -20,7 +20,7 @@ var ErrNoSigningKey = errors.New("no signing key configured")
 // LoadSigner reads the platform's signing key from where it says: a file,
 // an environment variable holding the PEM (a CI secret), or a Kubernetes
 // secret (read with secrets). Errors name the source, never the content.
-func LoadSigner(ctx context.Context, src platform.KeySource, secrets SecretReader) (*Signer, error) {
+func LoadSigner(ctx context.Context, src platform.KeySource, getenv func(string) string, secrets SecretReader) (*Signer, error) {
 	var b []byte
 	switch {
 	case src.File != "":
@@ -29,8 +29,8 @@ func LoadSigner(ctx context.Context, src platform.KeySource, secrets SecretReade
 			return nil, fmt.Errorf("provenance.signingKey: %w", err)
 		}
 	case src.Env != "":
-		v, ok := os.LookupEnv(src.Env)
-		if !ok || v == "" {
+		v := getenv(src.Env)
+		if v == "" {
 			return nil, fmt.Errorf("provenance.signingKey: $%s is not set", src.Env)
 		}
 		b = []byte(v)
