@@ -96,6 +96,7 @@ func TestProvenanceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	signed := NewProject(s, provenancePlatform(t, keys, priv, pub, id), nil)
+	signed.RunwayVersion = "v9.9.9-test"
 	unsigned := NewProject(s, provenancePlatform(t, keys, "", pub, id), nil)
 	wrong := NewProject(s, provenancePlatform(t, keys, wrongPriv, pub, id), nil)
 	dir := gitRepo(t)
@@ -123,6 +124,20 @@ func TestProvenanceEndToEnd(t *testing.T) {
 			t.Fatalf("link %s: %+v", c.What, c)
 		}
 		kinds[strings.Fields(c.What)[0]]++
+		if c.What == "image" && (c.Statement.Dependencies["dependency-files"] != "sha256:"+rep.Plan.Image.Hash || c.Statement.Kind != provenance.KindImage) {
+			t.Fatalf("the image's statement does not record the dependency files' hash %s: %+v", rep.Plan.Image.Hash, c.Statement)
+		}
+		if strings.HasPrefix(c.What, "task ") && (c.Statement.Dependencies["bundle"] != rep.Register.Bundle || !strings.HasSuffix(rep.Register.Image, c.Statement.Dependencies["image"])) {
+			t.Fatalf("%s: the statement does not name the image and bundle it runs: %+v", c.What, c.Statement.Dependencies)
+		}
+		if c.Statement.RunwayVersion != signed.RunwayVersion || c.Statement.Source != dir {
+			t.Fatalf("%s: runway version %q, source %q", c.What, c.Statement.RunwayVersion, c.Statement.Source)
+		}
+	}
+	// By digest: the image's manifest digest alone names the link.
+	imgDigest := rep.Register.Image[strings.LastIndex(rep.Register.Image, "@")+1:]
+	if vr, err := Verify(ctx, signed, VerifyRequest{Project: "house-prices", Domain: "production", Subject: imgDigest}); err != nil || len(vr.Chain) != 1 || vr.Chain[0].What != "image" || !vr.Chain[0].Verified {
+		t.Fatalf("verify %s: %+v %v", imgDigest, vr, err)
 	}
 	if kinds["launchplan"] != 1 || kinds["workflow"] != 1 || kinds["task"] != 4 || kinds["image"] != 1 || kinds["bundle"] != 1 {
 		t.Fatalf("chain kinds %v, want the launch plan, its workflow, 4 tasks, the image and the bundle", kinds)
