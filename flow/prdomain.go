@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -389,7 +391,8 @@ func readRemovals(ctx context.Context, s store.Store, project string) ([]*Remova
 
 // codeTags are the tags that name code c: a bundle ("sha256:<hex>") by
 // its digest tag and the tree tags on the same manifest; an image
-// ("<store>/<repo>@sha256:<hex>") by every tag on that manifest.
+// ("<store>/<repo>@sha256:<hex>") by every tag on that manifest; and the
+// attestation tag of either manifest.
 func codeTags(ctx context.Context, s store.Store, project, c string) ([]string, error) {
 	repo, want := store.BundleRepo(project), c
 	if i := strings.LastIndex(c, "@"); i >= 0 {
@@ -407,7 +410,18 @@ func codeTags(ctx context.Context, s store.Store, project, c string) ([]string, 
 			bundleManifest = d.Digest.String()
 		}
 	}
+	// The code's provenance attestation goes with it (its cosign tag).
+	atts := map[string]bool{}
+	for _, m := range []string{want, bundleManifest} {
+		if h, err := v1.NewHash(m); err == nil {
+			atts[store.AttestationTag(h)] = true
+		}
+	}
 	for _, tag := range tags {
+		if atts[tag] {
+			out = append(out, repo+":"+tag)
+			continue
+		}
 		d, err := s.HeadManifest(ctx, repo, tag)
 		if err != nil {
 			continue

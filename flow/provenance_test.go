@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/fastreg"
@@ -235,5 +238,41 @@ func replaceBundle(t *testing.T, s store.Store, dir, identity string) {
 	tag := store.BundleTag(strings.TrimPrefix(identity, "sha256:"))
 	if _, err := s.PutManifest(ctx, repo, tag, string(desc.MediaType), raw); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCodeTagsIncludeAttestations: when the gc removes code only removed
+// PR domains used, the image's and the bundle's attestation tags go too.
+func TestCodeTagsIncludeAttestations(t *testing.T) {
+	ctx := context.Background()
+	keys := t.TempDir()
+	priv, pub, id := keyPair(t, keys, "signing", provenance.Ed25519)
+	s, err := layout.New(t.TempDir(), layout.WithoutFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := PR(ctx, NewProject(s, provenancePlatform(t, keys, priv, pub, id), nil), PRRequest{Repo: gitRepo(t), Head: "HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := s.HeadManifest(ctx, store.BundleRepo("house-prices"), store.BundleTag(strings.TrimPrefix(rep.Register.Bundle, "sha256:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	image, err := v1.NewHash(rep.Register.Image[strings.LastIndex(rep.Register.Image, "@")+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[string]string{
+		rep.Register.Bundle: store.BundleRepo("house-prices") + ":" + store.AttestationTag(bundle.Digest),
+		rep.Register.Image:  store.ImageRepo("house-prices") + ":" + store.AttestationTag(image),
+	} {
+		tags, err := codeTags(ctx, s, "house-prices", code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(tags, want) {
+			t.Fatalf("code tags of %s: %v, want %s among them", code, tags, want)
+		}
 	}
 }
