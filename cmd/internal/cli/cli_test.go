@@ -179,7 +179,7 @@ func TestValidate(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	home := t.TempDir()
-	for _, args := range [][]string{{"get", "task"}, {"get", "cronjob", "x"}, {"list", "--output", "yaml"}, {"register", "--no-such-flag"}} {
+	for _, args := range [][]string{{"get", "task"}, {"get", "cronjob", "x"}, {"list", "--output", "yaml"}, {"register", "--no-such-flag"}, {"list", "--lock", "bad"}, {"verify", "nokind", "--project", "x"}, {"keygen"}, {"keygen", "--out", "k.pem", "--algorithm", "rsa"}} {
 		if r := run(t, home, args...); r.code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, r.code, ExitUsage, r.err)
 		}

@@ -152,6 +152,11 @@ Start with:
 		if g.Output != "text" && g.Output != "json" {
 			return Usagef("--output must be text or json, got %q", g.Output)
 		}
+		if g.Lock != "" {
+			if _, err := platform.ParseLockKind(g.Lock); err != nil {
+				return Usagef("--lock: %v", err)
+			}
+		}
 		return nil
 	}
 	// runway --version answers as `runway version` does (text only; -o json
