@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/runway-ci/runway/internal/store"
 )
 
 // NodeView is a node in JSON output.
@@ -192,20 +194,13 @@ func formatValues(vs Values) string {
 		v := vs[k]
 		text := v.Text()
 		if v.Type.IsBlob() {
-			text = shortDigest(v.Digest)
+			text = store.ShortDigest(v.Digest)
 		} else if v.Type == TypeString {
 			text = fmt.Sprintf("%q", text)
 		}
 		parts[i] = k + "=" + text
 	}
 	return strings.Join(parts, " ")
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 func firstLine(s string) string {

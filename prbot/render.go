@@ -10,6 +10,7 @@ import (
 	"github.com/runway-ci/runway/executor"
 	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/plan"
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
 	"github.com/runway-ci/runway/registrar"
 )
@@ -206,7 +207,7 @@ func writeEntities(b *strings.Builder, res []registrar.Result) {
 	}
 	b.WriteString("</summary>\n\n| kind | name | status | digest |\n|---|---|---|---|\n")
 	for _, r := range res {
-		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", md(string(r.ID.Kind)), code(r.ID.Name), md(string(r.Status)), code(shortDigest(r.Digest.String())))
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", md(string(r.ID.Kind)), code(r.ID.Name), md(string(r.Status)), code(store.ShortDigest(r.Digest.String())))
 	}
 	b.WriteString("\n</details>\n\n")
 }
@@ -231,7 +232,7 @@ func renderPromotion(rep *promote.Report, merge *flow.MergeReport, runURL string
 	}
 	b.WriteString(".\n\n| kind | name | status | manifest |\n|---|---|---|---|\n")
 	for _, e := range rep.Entities {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", md(string(e.ID.Kind)), code(e.ID.Name), md(string(e.Status)), code(shortDigest(e.Manifest.String())))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", md(string(e.ID.Kind)), code(e.ID.Name), md(string(e.Status)), code(store.ShortDigest(e.Manifest.String())))
 	}
 	for _, a := range rep.Activations {
 		if a == nil {
@@ -356,13 +357,6 @@ func shortSHA(s string) string {
 		return s[:12]
 	}
 	return s
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 // clip keeps a comment within GitHub's limit.

@@ -160,7 +160,7 @@ func (p *Promoter) History(ctx context.Context, project string, kind registrar.K
 					return nil, err
 				}
 				h.Events = append(h.Events, Event{Time: t, Type: EventRegistration, Domain: d, Version: v,
-					Summary: fmt.Sprintf("registered into %s (entity %s, manifest %s)", d, shortDigest(st.Digest.String()), shortDigest(st.Manifest.Digest.String()))})
+					Summary: fmt.Sprintf("registered into %s (entity %s, manifest %s)", d, store.ShortDigest(st.Digest.String()), store.ShortDigest(st.Manifest.Digest.String()))})
 			}
 			vh.Domains = append(vh.Domains, ds)
 			for _, ex := range execs[d] {
@@ -306,13 +306,6 @@ func summarize(r *Record) string {
 		fmt.Fprintf(&b, "; %s", r.Reason)
 	}
 	return b.String()
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 func shortVersion(v string) string {

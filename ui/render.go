@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/store"
 )
 
 // pageNames are the pages; each is templates/NAME.html plus the layout.
@@ -36,7 +37,7 @@ func parsePages(prefix string) (map[string]*template.Template, error) {
 			}
 			return link(prefix, ss...)
 		},
-		"short":    shortDigest,
+		"short":    store.ShortDigest,
 		"shortver": shortVersion,
 		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"whenp": func(t *time.Time) string {
@@ -130,13 +131,6 @@ func (h *Handler) valueRows(project, domain string, vs executor.Values) []valueR
 		out = append(out, row)
 	}
 	return out
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }
 
 func shortVersion(v string) string {

@@ -141,3 +141,12 @@ func ReadBlob(ctx context.Context, s Store, repo string, d v1.Hash, max int64) (
 
 // ErrDigestMismatch means stored bytes do not hash to the digest that names them.
 var ErrDigestMismatch = fmt.Errorf("digest mismatch")
+
+// ShortDigest is how runway shows a digest or reference to people:
+// "sha256:" and the first 12 hex (the full one is in -o json).
+func ShortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}

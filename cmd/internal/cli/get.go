@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/executor"
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -129,7 +130,7 @@ optionally of one kind. "list executions" lists executions, newest first.`,
 			tw := tabwriter.NewWriter(g.IO.Out, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KIND\tNAME\tVERSION\tDIGEST")
 			for _, e := range ents {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID.Kind, e.ID.Name, e.ID.Version, short(e.Digest.String()))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID.Kind, e.ID.Name, e.ID.Version, store.ShortDigest(e.Digest.String()))
 			}
 			return tw.Flush()
 		},

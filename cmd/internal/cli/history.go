@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
 )
 
@@ -103,7 +104,7 @@ func printHistory(g *Global, h *promote.History) {
 			if d.Active {
 				act = ", active"
 			}
-			fmt.Fprintf(w, "  %-12s %s (%s%s)\n", d.Domain+":", short(d.Manifest), d.Via, act)
+			fmt.Fprintf(w, "  %-12s %s (%s%s)\n", d.Domain+":", store.ShortDigest(d.Manifest), d.Via, act)
 		}
 	}
 	fmt.Fprintln(w, "\nevents:")

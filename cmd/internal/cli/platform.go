@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
 )
 
@@ -62,7 +63,7 @@ nothing.`,
 					"domains": pub.Config.DomainNames(), "rules": len(pub.Config.Promote.Rules)})
 			}
 			fmt.Fprintf(g.IO.Out, "published %s into %s (%s): domains %v, %d promotion rule(s); every runway on this store now enforces them\n",
-				args[0], p.Store, short(pub.Digest.String()), pub.Config.DomainNames(), len(pub.Config.Promote.Rules))
+				args[0], p.Store, store.ShortDigest(pub.Digest.String()), pub.Config.DomainNames(), len(pub.Config.Promote.Rules))
 			return nil
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/flow"
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/promote"
 )
 
@@ -167,7 +168,7 @@ func printPromote(g *Global, rep *promote.Report) {
 		if e.Rollback {
 			extra = "  (rollback)"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", e.ID.Kind, e.ID.Name, e.Status, short(e.Manifest.String()), extra)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", e.ID.Kind, e.ID.Name, e.Status, store.ShortDigest(e.Manifest.String()), extra)
 	}
 	tw.Flush()
 	for _, a := range rep.Activations {

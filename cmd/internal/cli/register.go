@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runway-ci/runway/flow"
+	"github.com/runway-ci/runway/internal/store"
 	"github.com/runway-ci/runway/registrar"
 )
 
@@ -140,7 +141,7 @@ func printRegister(g *Global, rep *flow.RegisterReport, failed bool) {
 	counts := map[registrar.Status]int{}
 	for _, r := range rep.Entities {
 		counts[r.Status]++
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.ID.Kind, r.ID.Name, r.Status, short(r.Digest.String()))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.ID.Kind, r.ID.Name, r.Status, store.ShortDigest(r.Digest.String()))
 	}
 	tw.Flush()
 	if a := rep.Attestations; a != nil {
@@ -162,20 +163,13 @@ func printRegister(g *Global, rep *flow.RegisterReport, failed bool) {
 	fmt.Fprintln(g.IO.Out)
 }
 
-func short(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
-}
-
 func printPackage(g *Global, rep *flow.PRReport) {
 	p, r := rep.Plan, rep.Package
 	if p == nil || r == nil {
 		return
 	}
 	if p.Base != p.Head {
-		fmt.Fprintf(g.IO.Out, "plan %s...%s: %s\n", short(p.Base), short(p.Head), p.Decision)
+		fmt.Fprintf(g.IO.Out, "plan %s...%s: %s\n", store.ShortDigest(p.Base), store.ShortDigest(p.Head), p.Decision)
 		for _, why := range p.Reasons {
 			fmt.Fprintf(g.IO.Out, "  %-6s %s  (%s)\n", why.Effect, why.Path, why.Rule)
 		}
@@ -184,7 +178,7 @@ func printPackage(g *Global, rep *flow.PRReport) {
 	case r.Image.Built:
 		fmt.Fprintf(g.IO.Out, "image built and pushed: %s\n", r.Image.Ref)
 	case r.Image.Reused:
-		fmt.Fprintf(g.IO.Out, "image reused (deps-%s exists): nothing rebuilt\n", short(p.Image.Hash))
+		fmt.Fprintf(g.IO.Out, "image reused (deps-%s exists): nothing rebuilt\n", store.ShortDigest(p.Image.Hash))
 	}
 	if r.Bundle.Uploaded {
 		fmt.Fprintf(g.IO.Out, "bundle uploaded: %s (%d files, %d bytes)\n", r.Bundle.Digest, r.Bundle.Files, r.Bundle.Size)

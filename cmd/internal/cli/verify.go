@@ -11,6 +11,7 @@ import (
 
 	"github.com/runway-ci/runway/flow"
 	"github.com/runway-ci/runway/internal/provenance"
+	"github.com/runway-ci/runway/internal/store"
 )
 
 func newVerify(g *Global) *cobra.Command {
@@ -94,7 +95,7 @@ func printVerify(g *Global, rep *flow.VerifyReport) {
 		case !c.Verified:
 			status = "unsigned"
 		}
-		fmt.Fprintf(w, "  %-8s %-28s %s@%s\n", status, c.What, c.Repo, short(c.Digest.String()))
+		fmt.Fprintf(w, "  %-8s %-28s %s@%s\n", status, c.What, c.Repo, store.ShortDigest(c.Digest.String()))
 		if c.Verified {
 			st := c.Statement
 			fmt.Fprintf(w, "           signed by %s", strings.Join(c.SignedBy, ", "))
@@ -109,7 +110,7 @@ func printVerify(g *Global, rep *flow.VerifyReport) {
 					fmt.Fprintf(w, "; runway %s", st.RunwayVersion)
 				}
 				if d := st.Dependencies["base-image"]; d != "" {
-					fmt.Fprintf(w, "; base %s", short(d))
+					fmt.Fprintf(w, "; base %s", store.ShortDigest(d))
 				}
 			}
 			fmt.Fprintln(w)
