@@ -34,7 +34,7 @@ func (p *Policy) VerifyBundle(ctx context.Context, s store.Store, project, ident
 	if err != nil || c.Statement == nil {
 		return c, err
 	}
-	if !c.Statement.Names(id) {
+	if !c.Names(id) {
 		e := &Error{Check: c, msg: fmt.Sprintf("the signed statement does not name the bundle's content digest %s: refusing to extract it", identity)}
 		c.Error = e.Error()
 		return c, e

@@ -88,6 +88,19 @@ type Check struct {
 	Problems     []string `json:"problems,omitempty"`
 	// Error is set when the policy refuses the subject.
 	Error string `json:"error,omitempty"`
+
+	// verified are the statements of every attestation that verified.
+	verified []*Parsed
+}
+
+// Names reports whether a verified statement (by a trusted key) names d.
+func (c *Check) Names(d v1.Hash) bool {
+	for _, st := range c.verified {
+		if st.Names(d) {
+			return true
+		}
+	}
+	return false
 }
 
 // Error is a refusal: it names the subject and why.
@@ -136,6 +149,7 @@ func (p *Policy) Verify(ctx context.Context, s store.Store, what, repo string, d
 					c.SignedBy = append(c.SignedBy, id)
 				}
 			}
+			c.verified = append(c.verified, v.statement)
 			if !c.Verified {
 				c.Verified, c.Attestation, c.Statement = true, a.Manifest.String(), v.statement
 			}
