@@ -17,7 +17,7 @@ import (
 )
 
 // subject writes a small artifact to attest and returns its descriptor.
-func subject(t *testing.T, s store.Store, repo, tag, payload string) v1.Descriptor {
+func subject(t testing.TB, s store.Store, repo, tag, payload string) v1.Descriptor {
 	t.Helper()
 	d, err := store.PutArtifact(context.Background(), s, repo, tag, store.Artifact{
 		ArtifactType: "application/vnd.runway.test.v1+json",
@@ -29,7 +29,7 @@ func subject(t *testing.T, s store.Store, repo, tag, payload string) v1.Descript
 	return d
 }
 
-func newStore(t *testing.T, referrers bool) (store.Store, *storetest.Registry) {
+func newStore(t testing.TB, referrers bool) (store.Store, *storetest.Registry) {
 	t.Helper()
 	var opts []storetest.RegistryOption
 	if referrers {
@@ -43,7 +43,7 @@ func newStore(t *testing.T, referrers bool) (store.Store, *storetest.Registry) {
 	return s, reg
 }
 
-func signer(t *testing.T, alg provenance.Algorithm) (*provenance.Signer, string) {
+func signer(t testing.TB, alg provenance.Algorithm) (*provenance.Signer, string) {
 	t.Helper()
 	priv, pub, id, err := provenance.GenerateKey(alg)
 	if err != nil {
