@@ -108,23 +108,28 @@
 //     bundle and pushes outputs with the mounted config, which appears in no
 //     Job, pod, error or log), restart adoption (a runway process killed
 //     with SIGKILL while its task waits at an HTTP gate on loopback; a new
-//     Runner adopts the Job, one pod runs once, its result arrives), an
-//     activated CronJob firing, and the 100-pod benchmark.
+//     Runner adopts the Job, one pod runs once, its result arrives), the
+//     engine's retry after an eviction (attempt 2, a new Job, succeeds),
+//     the engine's Resume of a two-Job workflow after its runway process is
+//     killed with SIGKILL (both Jobs adopted, each task started once),
+//     provenance verified by exec-task in the pod (a signed registration
+//     runs; its bundle replaced under its tag is refused in the pod as
+//     ProvenanceUnverified, permanently, nothing extracted), an activated
+//     CronJob firing, and the 100-pod benchmark.
 //   - The tests of this package run without a node, against the real
 //     control plane and a kubelet stand-in (kubelet_standin_integration_test.go)
 //     that runs pods' exec-task on the host. What only they show:
 //     restricted Pod Security admission (server-side dry runs of the
 //     rendered pod; they need only the apiserver, and the real node's pods
 //     use the host network to reach its loopback registry, which
-//     "restricted" forbids), RBAC (impersonating the executor's
+//     "restricted" forbids) and RBAC (impersonating the executor's
 //     ServiceAccount with deploy/rbac.yaml's grants; the forbidden calls
-//     need only the apiserver, the task it runs uses the stand-in), the
-//     engine's retry after an eviction (a second Job) and the engine's
-//     Resume of a two-Job workflow after a kill -9. The rest (failures,
-//     cancellation, registry credentials, restart adoption of single
-//     attempts, the workflow and its cache hits) is also on the real node;
-//     the stand-in copies need no node binaries.
-//     Its gates are host files a container cannot see; the real tier's
+//     need only the apiserver, the task it runs uses the stand-in).
+//     Everything else they test (failures, cancellation, registry
+//     credentials, restart adoption, the engine's retry after an eviction
+//     and its Resume after a kill -9, the workflow and its cache hits) is
+//     also on the real node; the stand-in copies need no node binaries.
+//     Their gates are host files a container cannot see; the real tier's
 //     gate is HTTP on loopback.
 //
 // ErrQuota is defined here because executor has no such sentinel; the

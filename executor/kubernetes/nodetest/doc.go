@@ -5,6 +5,6 @@
 // docker-registry as the store (and a second one that requires
 // credentials). No stand-in runs here; executor/kubernetes's doc lists
 // what the parent package's stand-in tests still cover alone. The test
-// binary doubles as a runway process holding a Runner (TestMain), which
-// the restart test kills with SIGKILL.
+// binary doubles as a runway process holding a Runner or an engine
+// (TestMain), which the restart and resume tests kill with SIGKILL.
 package nodetest

@@ -86,7 +86,12 @@ func staticRunway(tb testing.TB) string {
 // domain and a staging domain whose quota no sample task fits in.
 func (e *env) platformFile(tb testing.TB, runwayImage string) string {
 	tb.Helper()
-	cfg := fmt.Sprintf(`store: %s/runway
+	return writePlatform(tb, e.platformYAML(runwayImage))
+}
+
+// platformYAML is the platform config platformFile writes.
+func (e *env) platformYAML(runwayImage string) string {
+	return fmt.Sprintf(`store: %s/runway
 domains:
   - name: development
     ceilings: {cpu: "2", memory: 1Gi}
@@ -107,6 +112,11 @@ executor:
 registry:
   insecure: true
 `, e.reg.Host, e.cp.Kubeconfig, runwayImage)
+}
+
+// writePlatform writes a platform config into a new file.
+func writePlatform(tb testing.TB, cfg string) string {
+	tb.Helper()
 	p := filepath.Join(tb.TempDir(), "platform.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		tb.Fatal(err)

@@ -43,7 +43,15 @@ const sampleExtras = `  - name: hog
 // extra tasks.
 func sampleRepo(tb testing.TB, base string) string {
 	tb.Helper()
-	repo := filepath.Join(tb.TempDir(), "house-prices")
+	return sampleRepoAs(tb, base, "house-prices")
+}
+
+// sampleRepoAs is sampleRepo registering as project (a project of its
+// own keeps a test's registrations, bundles and namespace apart from the
+// sample's).
+func sampleRepoAs(tb testing.TB, base, project string) string {
+	tb.Helper()
+	repo := filepath.Join(tb.TempDir(), project)
 	testenv.CopyTree(tb, filepath.Join(repoRoot, "testdata", "sample"), repo)
 	p := filepath.Join(repo, "runway.yaml")
 	b, err := os.ReadFile(p)
@@ -55,6 +63,7 @@ func sampleRepo(tb testing.TB, base string) string {
 		{"\nimage:\n", "\nimage:\n  base: " + base + "\n"},
 		{"\nworkflows:\n", "\n" + sampleExtras + "workflows:\n"},
 		{`schedule: "0 3 * * *"`, `schedule: "* * * * *"`},
+		{"\nproject: house-prices\n", "\nproject: " + project + "\n"},
 	} {
 		if !strings.Contains(s, edit.old) {
 			tb.Fatalf("testdata/sample/runway.yaml no longer holds %q", edit.old)
@@ -73,8 +82,10 @@ func sampleRepo(tb testing.TB, base string) string {
 // real Python base, run as pods, compared with a local run; the same image
 // under podman; the kubelet's OOMKilled, a deadline, a quota refusal,
 // pulls and bundle fetches from a registry that requires credentials, a
-// Job adopted by a restarted runway and a CronJob fired by the real
-// CronJob controller. Every pod runs on the real node (no stand-in in
+// Job adopted by a restarted runway, the engine's retry of an evicted task
+// and its Resume of a workflow after runway is killed, a signed bundle
+// verified (and a replaced one refused) by exec-task in the pod, and a
+// CronJob fired by the real CronJob controller. Every pod runs on the real node (no stand-in in
 // this binary).
 func TestIntegrationRealNode(t *testing.T) {
 	e := startEnv(t)
@@ -235,6 +246,18 @@ func TestIntegrationRealNode(t *testing.T) {
 
 	t.Run("RestartAdoptsJobOnNode", func(t *testing.T) {
 		restartAdoptsOnNode(t, e, image, plat)
+	})
+
+	t.Run("EngineRetriesEvictionOnNode", func(t *testing.T) {
+		engineRetriesEvictionOnNode(t, e, image, plat)
+	})
+
+	t.Run("EngineResumesAfterKillOnNode", func(t *testing.T) {
+		engineResumesOnNode(t, e, image, plat)
+	})
+
+	t.Run("ProvenanceVerifiedInPod", func(t *testing.T) {
+		provenanceOnNode(t, e)
 	})
 
 	t.Run("CronJobFiresOnNode", func(t *testing.T) {
