@@ -125,12 +125,13 @@
 //     "restricted" forbids) and RBAC (impersonating the executor's
 //     ServiceAccount with deploy/rbac.yaml's grants; the forbidden calls
 //     need only the apiserver, the task it runs uses the stand-in).
-//     Everything else they test (failures, cancellation, registry
-//     credentials, restart adoption, the engine's retry after an eviction
-//     and its Resume after a kill -9, the workflow and its cache hits) is
-//     also on the real node; the stand-in copies need no node binaries.
-//     Their gates are host files a container cannot see; the real tier's
-//     gate is HTTP on loopback.
+//     Everything else (failures, cancellation, registry credentials,
+//     restart adoption, the engine's retry after an eviction and its
+//     Resume after a kill -9, the workflow and its cache hits, quota
+//     refusals) runs only on the real node (nodetest); the stand-in copies
+//     were removed once the real node covered them. The stand-in also
+//     gives BenchmarkIntegrationHundredConcurrentTasks its figure, to set
+//     beside the real node's.
 //
 // ErrQuota is defined here because executor has no such sentinel; the
 // reasons this runner adds (QuotaExceeded, Evicted, ImagePullFailed, ...)

@@ -3,15 +3,12 @@
 package kubernetes
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -47,17 +44,12 @@ var (
 	standIn *kubeletStandIn
 )
 
-const envEngine = "RUNWAY_TEST_KUBE_ENGINE"
-
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "exec-task" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		code := exectask.Main(ctx, os.Args[2:], os.Stdout, os.Stderr, exectask.WithOpener(openStore))
 		stop()
 		os.Exit(code)
-	}
-	if cfg := os.Getenv(envEngine); cfg != "" {
-		os.Exit(engineMain(cfg))
 	}
 	flag.Parse()
 	os.Exit(runWithCluster(m))
@@ -171,8 +163,6 @@ type engineConfig struct {
 	StoreDir    string           `json:"storeDir"`
 	Platform    *platform.Config `json:"platform"`
 	NSTemplate  string           `json:"nsTemplate"`
-	// Launch is used by the child process only.
-	Launch *executor.Request `json:"launch,omitempty"`
 }
 
 func newKFix(t testing.TB, src string, files map[string]string, nsSuffix string, pc *platform.Config, impersonate string) *kfix {
@@ -278,63 +268,6 @@ func buildEngine(cfg engineConfig, logs io.Writer) (*Runner, *executor.Engine, e
 		return nil, nil, err
 	}
 	return r, e, nil
-}
-
-// engineMain is the child process of the restart test: it launches the
-// execution, prints its ID and runs it until it is killed.
-func engineMain(cfgJSON string) int {
-	var cfg engineConfig
-	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	_, e, err := buildEngine(cfg, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	ctx := context.Background()
-	ex, err := e.Launch(ctx, *cfg.Launch)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	fmt.Println(ex.ID)
-	if _, err := e.Execute(ctx, ex, nil); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	return 0
-}
-
-// startEngineProcess runs engineMain in a child process and returns it
-// with the execution ID it printed.
-func startEngineProcess(t testing.TB, cfg engineConfig) (*exec.Cmd, string) {
-	t.Helper()
-	b, _ := json.Marshal(cfg)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envEngine+"="+string(b))
-	cmd.Stderr = testWriter{t}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the execution ID from the engine process: %v", err)
-	}
-	return cmd, strings.TrimSpace(line)
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 type syncBuffer struct {
