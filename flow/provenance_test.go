@@ -62,8 +62,15 @@ domains:
   - name: production
     requireSignedBy: [%q]
 `, sk, trustedPub, requiredID)
-	path := filepath.Join(dir, fmt.Sprintf("platform-%d.yaml", len(signingKey)+len(t.Name())))
-	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+	f, err := os.CreateTemp(dir, "platform-*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := f.Name()
+	if _, err := f.WriteString(y); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	plat, err := platform.Load(path)

@@ -204,6 +204,19 @@ func TestRefusals(t *testing.T) {
 			wantRefusal(t, err, "the signed statement is about "+d.Digest.String()+", not "+bad.Digest.String())
 		}
 	})
+	t.Run("envelope layer that is not an envelope", func(t *testing.T) {
+		d := subject(t, s, "p/garbage", "t", "g")
+		if _, err := store.PutArtifact(ctx, s, "p/garbage", "", store.Artifact{
+			ArtifactType: provenance.MediaTypeEnvelope, Subject: &d,
+			Layers: []store.Blob{{MediaType: provenance.MediaTypeEnvelope, Data: []byte("not an envelope")}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, pol := range []*provenance.Policy{required, optional} {
+			_, err := pol.Verify(ctx, s, "bundle", "p/garbage", d.Digest)
+			wantRefusal(t, err, "the envelope layer is not a DSSE envelope")
+		}
+	})
 	t.Run("policy names an untrusted key", func(t *testing.T) {
 		_, err := provenance.NewPolicy([]string{pub}, []string{other.ID()}, "production")
 		if err == nil || !strings.Contains(err.Error(), "not among the trusted keys") {

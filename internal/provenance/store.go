@@ -32,7 +32,14 @@ type Attestation struct {
 	Subject  v1.Hash
 	Created  time.Time
 	Envelope *dsse.Envelope
-	raw      []byte
+	// Unreadable says why Envelope is nil; Tampered marks the cases that
+	// can only be an altered attestation (bytes that do not match their
+	// digest, an envelope layer that is not an envelope), which verifiers
+	// refuse, as opposed to a referrer about another subject, which they
+	// pass over.
+	Unreadable string
+	Tampered   bool
+	raw        []byte
 }
 
 // Attest makes sure the manifest subject in repo has an attestation signed
@@ -162,31 +169,37 @@ func readOne(ctx context.Context, s store.Store, repo string, d, subject v1.Hash
 		return nil, fmt.Errorf("reading attestation %s in %s: %w", d, repo, err)
 	}
 	a := &Attestation{Manifest: desc.Digest, raw: raw}
+	tampered := func(why string) (*Attestation, error) {
+		a.Unreadable, a.Tampered = why, true
+		return a, nil
+	}
 	if store.Digest(raw) != d {
-		return a, nil // checked (and reported) by verification
+		return tampered("the manifest's bytes do not match its digest")
 	}
 	m, ok := attestationManifest(raw)
 	if !ok {
-		return a, nil // not an attestation runway can read: reported by verification
+		return tampered("not a manifest with a subject and one DSSE envelope layer")
 	}
 	a.Subject = m.Subject.Digest
 	if t, err := time.Parse(time.RFC3339Nano, m.Annotations[store.AnnotationCreated]); err == nil {
 		a.Created = t
 	}
 	if a.Subject != subject {
+		a.Unreadable = fmt.Sprintf("it is about %s, not this manifest", a.Subject)
 		return a, nil
 	}
 	body, err := store.ReadBlob(ctx, s, repo, m.Layers[0].Digest, maxEnvelope)
-	if err != nil {
-		if errors.Is(err, store.ErrDigestMismatch) {
-			return a, nil //nolint:nilerr // an altered envelope: reported by verification, not an I/O failure
-		}
+	switch {
+	case errors.Is(err, store.ErrDigestMismatch):
+		return tampered("the envelope's bytes do not match their digest")
+	case err != nil:
 		return nil, fmt.Errorf("reading attestation %s in %s: %w", d, repo, err)
 	}
 	env := &dsse.Envelope{}
-	if err := json.Unmarshal(body, env); err == nil {
-		a.Envelope = env
+	if err := json.Unmarshal(body, env); err != nil {
+		return tampered("the envelope layer is not a DSSE envelope")
 	}
+	a.Envelope = env
 	return a, nil
 }
 

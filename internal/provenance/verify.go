@@ -201,11 +201,8 @@ type verdict struct {
 func (p *Policy) check(a *Attestation) verdict {
 	v := verdict{signedBy: map[string]bool{}}
 	if a.Envelope == nil {
-		v.err = fmt.Errorf("%w: not a DSSE envelope layer referring to this manifest", errMalformed)
-		v.claimsTrusted = true // cannot tell who wrote it; refuse rather than pass over it
-		if a.Subject.Hex != "" && store.Digest(a.raw) == a.Manifest {
-			v.claimsTrusted = false // a well-formed manifest of another kind
-		}
+		// Who wrote a tampered one cannot be told: refuse rather than pass over it.
+		v.err, v.claimsTrusted = fmt.Errorf("%w: %s", errMalformed, a.Unreadable), a.Tampered
 		return v
 	}
 	env := a.Envelope
